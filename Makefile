@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make up` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+BATCH_PORT ?= 8765
+
+.PHONY: up down test install toolchain service service-stop preview refresh drift bench lint clean
+
+up: install toolchain service ## install everything, start the local Batch service, pulumi up the dev stack
+	$(PY) -m deploy up --stack $(STACK)
+
+down: install toolchain ## destroy the dev stack and stop the local service
+	$(PY) -m deploy destroy --stack $(STACK)
+	$(PY) -m deploy service stop
+
+preview: install toolchain service
+	$(PY) -m deploy preview --stack $(STACK)
+
+refresh: install toolchain service
+	$(PY) -m deploy refresh --stack $(STACK)
+
+drift: install toolchain service ## non-zero exit when the live service differs from the stack
+	$(PY) -m deploy drift --stack $(STACK)
+
+test: install toolchain ## unit, service and end-to-end tests (real engine, real service)
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+toolchain: ## build the Pulumi engine from Go modules into .toolchain/bin (cached)
+	bash toolchain/build.sh
+
+service: install
+	$(PY) -m deploy service start --port $(BATCH_PORT)
+
+service-stop: install
+	$(PY) -m deploy service stop
+
+bench: install toolchain
+	$(PY) benchmarks/run_all.py
+
+lint: install
+	$(VENV)/bin/ruff check providers batch_service deploy tests
+	$(VENV)/bin/mypy providers deploy
+
+clean:
+	rm -rf .state .pulumi-home .data

@@ -1,0 +1,52 @@
+"""Where the engine, state and venv live, and the environment that keeps every Pulumi command offline."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+TOOLCHAIN_DIR = PROJECT_DIR / ".toolchain"
+ENGINE = TOOLCHAIN_DIR / "bin" / "pulumi"
+STATE_DIR = PROJECT_DIR / ".state"
+PULUMI_HOME = PROJECT_DIR / ".pulumi-home"
+DATA_DIR = PROJECT_DIR / ".data"
+
+# The dev stack's secrets (only the well-known local-service key) are encrypted with this passphrase; it
+# protects nothing real and is committed on purpose. Other stacks must bring PULUMI_CONFIG_PASSPHRASE.
+DEV_PASSPHRASE = "dev-only-passphrase-not-a-secret"
+
+# Each of these stops one attempt to reach the internet (pulumi-dynamic.md §10.5).
+OFFLINE_SWITCHES = {
+    "PULUMI_SKIP_UPDATE_CHECK": "true",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    "PULUMI_DISABLE_REGISTRY_RESOLVE": "true",
+    "PULUMI_SKIP_CONFIRMATIONS": "true",
+    "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+}
+
+
+def engine_env(stack: str, state_dir: Path = STATE_DIR, pulumi_home: Path = PULUMI_HOME) -> dict[str, str]:
+    """Environment for every engine command: local file backend, offline switches, our venv and engine first."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    pulumi_home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **OFFLINE_SWITCHES,
+        "PULUMI_BACKEND_URL": state_dir.resolve().as_uri(),
+        "PULUMI_HOME": str(pulumi_home),
+        # The dynamic-provider shim runs `$PULUMI_RUNTIME_VIRTUALENV/bin/python -m pulumi.dynamic`; when no
+        # virtualenv option reaches it, PULUMI_PYTHON_CMD keeps it on this interpreter (§3.5).
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "PATH": os.pathsep.join([str(ENGINE.parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and "PULUMI_CONFIG_PASSPHRASE_FILE" not in os.environ:
+        if stack == "dev" or stack.startswith("test-"):
+            env["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
+    return env
+
+
+def require_engine() -> Path:
+    """The engine binary, or a clear error telling how to build it."""
+    if not ENGINE.exists():
+        raise SystemExit(f"the Pulumi engine is not built: {ENGINE} is missing; run `make toolchain`")
+    return ENGINE

@@ -1,0 +1,53 @@
+"""Open a stack of this project (or of a scratch project for tests) as an Automation API inline program.
+
+The Python language host (`pulumi-language-python`) cannot be built here: the Go module proxy does not serve
+its untagged module. Inline programs host the Python runtime in this process and need only the engine and the
+dynamic-provider shim, so every stack runs that way; `__main__.py` stays the program (see README).
+"""
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from typing import Callable
+
+from pulumi import automation as auto
+
+from deploy.environment import PROJECT_DIR, TOOLCHAIN_DIR, engine_env, require_engine
+
+PROJECT_NAME = "batch-as-code"
+
+
+def project_program() -> None:
+    """Run the project's `__main__.py` as the Pulumi program."""
+    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__pulumi_program__")
+
+
+def open_stack(
+    stack: str,
+    program: Callable[[], None] = project_program,
+    work_dir: Path = PROJECT_DIR,
+    extra_env: dict[str, str] | None = None,
+    state_dir: Path | None = None,
+) -> auto.Stack:
+    """Create or select `stack` with the engine from .toolchain and a local file backend."""
+    require_engine()
+    env = engine_env(stack, **({"state_dir": state_dir} if state_dir else {}))
+    env.update(extra_env or {})
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir),
+        env_vars=env,
+        pulumi_home=env["PULUMI_HOME"],
+        pulumi_command=auto.PulumiCommand(root=str(TOOLCHAIN_DIR)),
+    )
+    return auto.create_or_select_stack(stack, project_name=PROJECT_NAME, program=program, opts=opts)
+
+
+def write_scratch_project(directory: Path, venv: Path) -> Path:
+    """A minimal Pulumi.yaml for a throwaway project (tests): same runtime options, config next to it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Pulumi.yaml").write_text(
+        f"name: {PROJECT_NAME}\n"
+        "runtime:\n  name: python\n  options:\n    toolchain: pip\n"
+        f"    virtualenv: {venv}\n"
+    )
+    return directory
