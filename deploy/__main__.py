@@ -28,9 +28,9 @@ def run_stack_command(command: str, stack_name: str) -> int:
             stack.up(on_output=_print, color="never")
             _print("outputs:\n" + json.dumps(_outputs(stack), indent=2, sort_keys=True, default=str))
         elif command == "preview":
-            stack.preview(on_output=_print, color="never", diff=True)
+            stack.preview(on_output=_print, color="never")
         elif command == "drift":
-            stack.preview(on_output=_print, color="never", diff=True, refresh=True, expect_no_changes=True)
+            stack.preview(on_output=_print, color="never", refresh=True, expect_no_changes=True)
         elif command == "refresh":
             stack.refresh(on_output=_print, color="never")
         elif command == "destroy":

@@ -1,0 +1,113 @@
+"""What every Batch resource provider shares: connection at call time, check failures, plan lines, errors."""
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+from typing import Any, Callable, Mapping
+
+import pulumi.dynamic.dynamic as pulumi_dynamic
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.runtime import rpc
+
+from providers.client import BatchClient
+from providers.schema import Problem
+from providers.settings import ConnectionSettings, resolve_settings
+
+# Keys the engine adds to every property bag; never compared, never echoed.
+INTERNAL_KEYS = frozenset({"__provider"})
+
+_stack_config: Mapping[str, Any] | None = None
+_clients: dict[ConnectionSettings, BatchClient] = {}
+_clients_lock = threading.Lock()
+
+
+class BatchProvider(ResourceProvider):
+    """Base of the Batch providers: holds no state, so nothing but its class name reaches the Pulumi state."""
+
+    # The pickled provider carries no attribute at all; secrets in a spec are marked by the Resource classes.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Remember the stack config for this provider host process (never pickled, never in state)."""
+        global _stack_config
+        _stack_config = req.config  # type: ignore[assignment]
+
+
+def connection() -> BatchClient:
+    """A client for the configured account, resolved now from stack config and environment."""
+    settings = resolve_settings(_stack_config or {})
+    with _clients_lock:
+        client = _clients.get(settings)
+        if client is None:
+            client = _clients[settings] = BatchClient(settings)
+        return client
+
+
+def contains_unknown(value: Any) -> bool:
+    """True when a preview-time value is not known yet (the engine's unknown sentinel, anywhere inside)."""
+    if isinstance(value, str):
+        return value == rpc.UNKNOWN
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def failures_from(problems: list[Problem], prefix: str = "spec") -> list[CheckFailure]:
+    """Check failures that name the field path and the rule, and never print the value (it may be secret)."""
+    # property_="" keeps the engine from printing the property's value next to the reason (§4 of the notes).
+    return [CheckFailure("", f"{prefix}.{p.path}: {p.message} [rule: {p.rule}]") for p in problems]
+
+
+def announce(label: str, lines: list[str]) -> None:
+    """Show plan lines in preview/up output: the provider host's stderr becomes engine diagnostics."""
+    for line in lines:
+        sys.stderr.write(f"{label}: {line}\n")
+    sys.stderr.flush()
+
+
+def public(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The property bag without the engine's internal keys."""
+    return {k: v for k, v in props.items() if k not in INTERNAL_KEYS}
+
+
+def same_id(a: str | None, b: str | None) -> bool:
+    """Batch ids are case-insensitive (batch-api.md 4.4)."""
+    return (a or "").lower() == (b or "").lower()
+
+
+class ProviderFailure(Exception):
+    """An operation failed for a reason the user must act on; the message is shown as is by the engine."""
+
+
+def install_serialization_fix() -> None:
+    """Work around the SDK's RecursionError after ~300 dynamic resources (pulumi-dynamic.md §3.3).
+
+    `serialize_provider` wraps `pickle._Pickler._batch_setitems` again on every call and never restores it.
+    We restore the pickler after each call and reuse the pickled form of attribute-less providers, which are
+    identical for every resource of a class (that also makes a 1,000-resource program linear, not quadratic).
+    """
+    original: Callable[[ResourceProvider], str] = pulumi_dynamic.serialize_provider
+    if getattr(original, "_batch_fix", False):
+        return
+    saved = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)  # type: ignore[attr-defined]
+    cache: dict[type, str] = {}
+
+    def serialize(provider: ResourceProvider) -> str:
+        key = type(provider)
+        if not vars(provider) and key in cache:
+            return cache[key]
+        pickler = pickle.Pickler
+        try:
+            result = original(provider)
+        finally:
+            pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = saved  # type: ignore[attr-defined]
+            pickle.Pickler = pickler  # type: ignore[misc]
+        if not vars(provider):
+            cache[key] = result
+        return result
+
+    serialize._batch_fix = True  # type: ignore[attr-defined]
+    pulumi_dynamic.serialize_provider = serialize

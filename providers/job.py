@@ -1,0 +1,169 @@
+"""BatchJob: an Azure Batch job (REST create body as `spec`) managed as a Pulumi dynamic resource."""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from providers import _base
+from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers.diff import DiffPlan, diff_job
+from providers.errors import Exists, TransportError
+from providers.schema import check_job, check_transition, coerce_numbers
+from providers.secrets import mark_secret_spec
+from providers.specs import JobSpec, live_job_spec
+
+# How long a replace waits for the asynchronous job delete to finish (batch-api.md 2.5).
+DELETE_TIMEOUT_SECONDS = 300.0
+DISABLE_TIMEOUT_SECONDS = 120.0
+
+
+class BatchJobProvider(BatchProvider):
+    """Create, diff against live, PATCH in place or replace, refresh and delete one Batch job."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the whole create body before anything is sent."""
+        spec = news.get("spec")
+        if not isinstance(spec, dict):
+            return CheckResult(news, [pulumi.dynamic.CheckFailure("", "spec: must be the REST job create body")])
+        if contains_unknown(spec):
+            return CheckResult(news, [])
+        spec = coerce_numbers("job", spec)
+        problems = check_job(spec)
+        old_spec = olds.get("spec") if olds else None
+        if not problems and isinstance(old_spec, dict) and not contains_unknown(old_spec):
+            problems = check_transition("job", old_spec, spec)
+        return CheckResult({**news, "spec": spec}, _base.failures_from(problems))
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare the desired spec with the LIVE job and say, per field, update or replace and why."""
+        spec = news.get("spec")
+        if contains_unknown(spec):
+            return DiffResult(changes=None)
+        plan = _plan(id_, spec)
+        announce(f"BatchJob {spec['id']!r}", plan.describe())
+        if plan.refused:
+            raise ProviderFailure("; ".join(change.reason for change in plan.refused))
+        options_changed = _options(olds) != _options(news)
+        replaces = ["spec"] if plan.gone else plan.replaces
+        return DiffResult(changes=plan.has_changes or plan.gone or options_changed, replaces=replaces,
+                          delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
+        spec = props["spec"]
+        client = connection()
+        live = client.get_job(spec["id"]) if props.get("adopt") else None
+        if live is None:
+            try:
+                client.create_job(spec)
+            except (Exists, TransportError) as error:
+                if isinstance(error, TransportError) and not error.maybe_applied:
+                    raise
+            live = _adoptable(spec)
+        elif _plan_against(spec, live).has_changes:
+            raise ProviderFailure(_differs_message(spec, _plan_against(spec, live)))
+        return CreateResult(spec["id"], _outputs(props, live))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """PATCH only the changed updatable fields; a pool change goes disable → PATCH → enable."""
+        spec = news["spec"]
+        client = connection()
+        live = client.get_job(id_)
+        if live is None:
+            raise ProviderFailure(f"updating job {id_!r}: it no longer exists; run `pulumi refresh` or `up` again")
+        plan = _plan_against(spec, live)
+        body = plan.patch_body(spec)
+        if plan.needs_disable:
+            client.disable_job(id_, "requeue")
+            client.wait_job_state(id_, {"disabled"}, DISABLE_TIMEOUT_SECONDS)
+            live = client.get_job(id_) or live
+        if body:
+            client.patch_job(id_, body, if_match=live.get("eTag"))
+        if plan.needs_disable:
+            client.enable_job(id_)
+        return UpdateResult(_outputs(news, client.get_job(id_) or live))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """DELETE and wait until the job is really gone, so a replace can reuse the id."""
+        client = connection()
+        client.delete_job(id_)
+        client.wait_job_deleted(id_, DELETE_TIMEOUT_SECONDS)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The live job for refresh: same inputs when nothing drifted, the live create fields when it did."""
+        live = connection().get_job(id_)
+        if live is None:
+            return ReadResult(None, {})
+        old_spec = props.get("spec") or {}
+        spec = old_spec if not _plan_against(old_spec, live).has_changes else live_job_spec(live)
+        outs = _outputs({**public(props), "spec": spec}, live)
+        return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
+
+
+def _plan(id_: str, spec: JobSpec) -> DiffPlan:
+    """Desired vs the live job under the state's id; a changed id shows up as an `id` replace."""
+    return diff_job(spec, connection().get_job(id_))
+
+
+def _plan_against(spec: JobSpec, live: dict[str, Any]) -> DiffPlan:
+    return diff_job(spec, live)
+
+
+def _adoptable(spec: JobSpec) -> dict[str, Any]:
+    """After a create that may have happened (lost response) or met JobExists: adopt only an identical job."""
+    live = connection().get_job(spec["id"])
+    if live is None:
+        connection().create_job(spec)
+        live = connection().get_job(spec["id"])
+        if live is None:
+            raise ProviderFailure(f"creating job {spec['id']!r}: the service accepted it but cannot find it")
+        return live
+    plan = _plan_against(spec, live)
+    if plan.has_changes:
+        raise ProviderFailure(_differs_message(spec, plan))
+    return live
+
+
+def _differs_message(spec: JobSpec, plan: DiffPlan) -> str:
+    return (f"creating job {spec['id']!r}: a job with this id already exists and differs from the desired spec "
+            f"({'; '.join(plan.describe())}); delete it, change the id, or make the spec match it")
+
+
+def _options(props: dict[str, Any]) -> dict[str, Any]:
+    return {"adopt": bool(props.get("adopt", False))}
+
+
+def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    execution = live.get("executionInfo") or {}
+    return {
+        **_options(props),
+        "spec": props["spec"],
+        "job_id": live.get("id"),
+        "state": live.get("state"),
+        "etag": live.get("eTag"),
+        "pool_id": execution.get("poolId"),
+        "url": live.get("url"),
+        "creation_time": live.get("creationTime"),
+        "terminate_reason": execution.get("terminateReason"),
+    }
+
+
+class BatchJob(Resource, module="batch", name="Job"):
+    """An Azure Batch job; `spec` is the REST create body (camelCase), e.g. any documented example."""
+
+    job_id: pulumi.Output[str]
+    state: pulumi.Output[str]
+    etag: pulumi.Output[str]
+    pool_id: pulumi.Output[str]
+    creation_time: pulumi.Output[str]
+    spec: pulumi.Output[dict[str, Any]]
+
+    def __init__(self, name: str, spec: JobSpec | pulumi.Input[dict[str, Any]],
+                 opts: pulumi.ResourceOptions | None = None, *, adopt: bool = False) -> None:
+        props = {
+            "spec": mark_secret_spec("job", spec), "adopt": adopt, "job_id": None, "state": None, "etag": None,
+            "pool_id": None, "url": None, "creation_time": None, "terminate_reason": None,
+        }
+        super().__init__(BatchJobProvider(), name, props, opts)
