@@ -13,6 +13,7 @@ from providers.errors import Exists, TransportError
 from providers.schema import check_job, check_transition, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import JobSpec, live_job_spec
+from providers.waiting import WaitRule, wait_for_job
 
 # How long a replace waits for the asynchronous job delete to finish (batch-api.md 2.5).
 DELETE_TIMEOUT_SECONDS = 300.0
@@ -34,7 +35,11 @@ class BatchJobProvider(BatchProvider):
         old_spec = olds.get("spec") if olds else None
         if not problems and isinstance(old_spec, dict) and not contains_unknown(old_spec):
             problems = check_transition("job", old_spec, spec)
-        return CheckResult({**news, "spec": spec}, _base.failures_from(problems))
+        failures = _base.failures_from(problems)
+        if news.get("defer_completion") and news.get("wait"):
+            failures.append(pulumi.dynamic.CheckFailure("", "wait_for_completion: a job whose completion is "
+                            "deferred to its task collection would wait forever; wait on the collection"))
+        return CheckResult({**news, "spec": spec}, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the desired spec with the LIVE job and say, per field, update or replace and why."""
@@ -52,19 +57,19 @@ class BatchJobProvider(BatchProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
-        spec = props["spec"]
+        body = _creation_body(props)
         client = connection()
-        live = client.get_job(spec["id"]) if props.get("adopt") else None
+        live = client.get_job(body["id"]) if props.get("adopt") else None
         if live is None:
             try:
-                client.create_job(spec)
+                client.create_job(body)
             except (Exists, TransportError) as error:
                 if isinstance(error, TransportError) and not error.maybe_applied:
                     raise
-            live = _adoptable(spec)
-        elif _plan_against(spec, live).has_changes:
-            raise ProviderFailure(_differs_message(spec, _plan_against(spec, live)))
-        return CreateResult(spec["id"], _outputs(props, live))
+            live = _adoptable(body)
+        elif _plan_against(body, live).has_changes:
+            raise ProviderFailure(_differs_message(body, _plan_against(body, live)))
+        return CreateResult(body["id"], _outputs(props, _wait_if_asked(props, live)))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PATCH only the changed updatable fields; a pool change goes disable → PATCH → enable."""
@@ -83,7 +88,7 @@ class BatchJobProvider(BatchProvider):
             client.patch_job(id_, body, if_match=live.get("eTag"))
         if plan.needs_disable:
             client.enable_job(id_)
-        return UpdateResult(_outputs(news, client.get_job(id_) or live))
+        return UpdateResult(_outputs(news, _wait_if_asked(news, client.get_job(id_) or live)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE and wait until the job is really gone, so a replace can reuse the id."""
@@ -100,6 +105,22 @@ class BatchJobProvider(BatchProvider):
         spec = old_spec if not _plan_against(old_spec, live).has_changes else live_job_spec(live)
         outs = _outputs({**public(props), "spec": spec}, live)
         return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
+
+
+def _creation_body(props: dict[str, Any]) -> JobSpec:
+    """The body to POST. With defer_completion a `terminatejob` job starts as `noaction`: its task collection
+    switches it once every task is in, since an empty job would complete at once (batch-api.md 6.2)."""
+    spec: JobSpec = props["spec"]
+    if props.get("defer_completion") and str(spec.get("onAllTasksComplete", "")).lower() == "terminatejob":
+        return {**spec, "onAllTasksComplete": "noaction"}
+    return spec
+
+
+def _wait_if_asked(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    wait = props.get("wait")
+    if not isinstance(wait, dict):
+        return live
+    return wait_for_job(connection(), live["id"], WaitRule.from_props(wait))
 
 
 def _plan(id_: str, spec: JobSpec) -> DiffPlan:
@@ -132,7 +153,8 @@ def _differs_message(spec: JobSpec, plan: DiffPlan) -> str:
 
 
 def _options(props: dict[str, Any]) -> dict[str, Any]:
-    return {"adopt": bool(props.get("adopt", False))}
+    return {"adopt": bool(props.get("adopt", False)), "defer_completion": bool(props.get("defer_completion")),
+            "wait": props.get("wait")}
 
 
 def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
@@ -147,23 +169,33 @@ def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
         "url": live.get("url"),
         "creation_time": live.get("creationTime"),
         "terminate_reason": execution.get("terminateReason"),
+        "task_counts": live.get("_taskCounts"),
     }
 
 
 class BatchJob(Resource, module="batch", name="Job"):
-    """An Azure Batch job; `spec` is the REST create body (camelCase), e.g. any documented example."""
+    """An Azure Batch job; `spec` is the REST create body (camelCase), e.g. any documented example.
+
+    `defer_completion=True`: a job with onAllTasksComplete=terminatejob is created as noaction and its
+    BatchTaskCollection switches it after adding the tasks. `wait_for_completion={"timeout", "success"}`: up
+    returns when the job has completed (for jobs that end by themselves: job manager or terminatejob).
+    """
 
     job_id: pulumi.Output[str]
     state: pulumi.Output[str]
     etag: pulumi.Output[str]
     pool_id: pulumi.Output[str]
     creation_time: pulumi.Output[str]
+    defer_completion: pulumi.Output[bool]
+    task_counts: pulumi.Output[dict[str, int] | None]
     spec: pulumi.Output[dict[str, Any]]
 
     def __init__(self, name: str, spec: JobSpec | pulumi.Input[dict[str, Any]],
-                 opts: pulumi.ResourceOptions | None = None, *, adopt: bool = False) -> None:
+                 opts: pulumi.ResourceOptions | None = None, *, adopt: bool = False,
+                 defer_completion: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
         props = {
-            "spec": mark_secret_spec("job", spec), "adopt": adopt, "job_id": None, "state": None, "etag": None,
-            "pool_id": None, "url": None, "creation_time": None, "terminate_reason": None,
+            "spec": mark_secret_spec("job", spec), "adopt": adopt, "defer_completion": defer_completion,
+            "wait": wait_for_completion, "job_id": None, "state": None, "etag": None, "pool_id": None,
+            "url": None, "creation_time": None, "terminate_reason": None, "task_counts": None,
         }
         super().__init__(BatchJobProvider(), name, props, opts)

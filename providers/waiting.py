@@ -101,3 +101,23 @@ def task_outcome(live: dict[str, Any], wait: Any) -> dict[str, Any]:
         "stdout_tail": tails.get("stdout") if wait else None,
         "stderr_tail": tails.get("stderr") if wait else None,
     }
+
+
+def wait_for_job(client: BatchClient, job_id: str, rule: WaitRule) -> dict[str, Any]:
+    """Poll the job until it completed; export its task counts; raise when tasks failed (exitCodeZero)."""
+    deadline = time.monotonic() + rule.timeout_seconds
+
+    def probe() -> dict[str, Any] | None:
+        live = client.get_job(job_id)
+        if live is None:
+            raise ProviderFailure(f"waiting for job {job_id!r}: it disappeared")
+        return live if live.get("state") == "completed" else None
+
+    live: dict[str, Any] = _poll_until(deadline, f"waiting for job {job_id!r}", probe)
+    counts = client.get_task_counts(job_id).get("taskCounts") or {}
+    live["_taskCounts"] = counts
+    reason = (live.get("executionInfo") or {}).get("terminateReason")
+    if rule.success == "exitCodeZero" and (counts.get("failed") or reason == "TaskFailed"):
+        raise ProviderFailure(f"job {job_id!r} completed with {counts.get('failed', 0)} failed task(s) "
+                              f"(terminate reason {reason})")
+    return live

@@ -1,0 +1,199 @@
+"""BatchTaskCollection: many tasks of one job as ONE resource, added through add-task-collection.
+
+Diffed as a set keyed by task id against the live job: added tasks are created, removed ones deleted, changed
+ones replaced (tasks are immutable but for constraints, batch-api.md 4.2), constraints-only changes updated in
+place. Creation chunks the tasks (≤ 100 tasks and < 1 MB per request, several requests in flight), halves a
+chunk on 413, resubmits only failed tasks under the same ids, and treats `TaskExists` on a resubmission as
+success (the earlier attempt landed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from providers import _base
+from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
+from providers.diff import diff_task
+from providers.factories import TaskFactory
+from providers.job import BatchJob
+from providers.schema import check_task, coerce_numbers
+from providers.secrets import mark_secret_spec
+from providers.task import _job_rules
+
+# Above this many tasks the per-task exit codes are summarised, not exported one by one.
+MAX_EXPORTED_EXIT_CODES = 20000
+
+
+@dataclass
+class SetPlan:
+    """What an update does to each task of the collection."""
+
+    create: list[dict[str, Any]] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    replace: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        """True when any task must be created, deleted, replaced or updated."""
+        return bool(self.create or self.delete or self.replace or self.update)
+
+    def summary(self) -> str:
+        """The one line preview shows for the collection."""
+        return (f"{len(self.create)} to create, {len(self.delete)} to delete, {len(self.replace)} to replace "
+                f"(immutable fields changed), {len(self.update)} to update in place (constraints), "
+                f"{self.unchanged} unchanged")
+
+
+class BatchTaskCollectionProvider(BatchProvider):
+    """Reconciles a set of tasks in one job."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate every task body, ids unique (case-insensitively) within the collection."""
+        tasks = news.get("tasks")
+        if contains_unknown(tasks) or contains_unknown(news.get("job_rules")):
+            return CheckResult(news, [])
+        if not isinstance(tasks, list):
+            return CheckResult(news, [CheckFailure("", "tasks: must be a list of task create bodies")])
+        rules = news.get("job_rules") if isinstance(news.get("job_rules"), dict) else None
+        coerced = [coerce_numbers("task", t) if isinstance(t, dict) else t for t in tasks]
+        failures: list[CheckFailure] = []
+        seen: set[str] = set()
+        for index, task in enumerate(coerced):
+            if not isinstance(task, dict):
+                failures.append(CheckFailure("", f"tasks[{index}]: must be a task create body (an object)"))
+                continue
+            failures += _base.failures_from(check_task(task, rules), prefix=f"tasks[{index}]")
+            key = str(task.get("id", "")).lower()
+            if key in seen:
+                failures.append(CheckFailure("", f"tasks[{index}].id: {task.get('id')!r} appears twice [rule: unique]"))
+            seen.add(key)
+        return CheckResult({**news, "tasks": coerced}, failures[:50])
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare the desired set with the live tasks; preview prints how many of each change."""
+        if news.get("job_instance") != olds.get("job_instance") or not _base.same_id(olds.get("job_id"),
+                                                                                     news.get("job_id")):
+            return DiffResult(changes=True, replaces=["job_id"], delete_before_replace=True)
+        if contains_unknown(news.get("tasks")):
+            return DiffResult(changes=None)
+        plan = plan_set(news, olds)
+        announce(f"BatchTaskCollection {id_!r} (job {news['job_id']})", [plan.summary()])
+        options_changed = _options(olds) != _options(news)
+        return DiffResult(changes=plan.has_changes or options_changed, replaces=[], delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Add every task in chunks, then (if asked) let the job end when its tasks end."""
+        job_id = props["job_id"]
+        TaskBatcher(connection(), job_id).add(props["tasks"])
+        _complete_job_if_asked(props)
+        return CreateResult(f"{job_id}/{props['name']}", _outputs(props))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply the set plan: delete, replace (delete then add under the same id), add, update constraints."""
+        plan = plan_set(news, olds)
+        client, job_id = connection(), news["job_id"]
+        delete_tasks(client, job_id, plan.delete + [t["id"] for t in plan.replace])
+        TaskBatcher(client, job_id).add(plan.replace + plan.create)
+        update_constraints(client, job_id, plan.update)
+        _complete_job_if_asked(news)
+        return UpdateResult(_outputs(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete every task of the collection (already gone is fine)."""
+        delete_tasks(connection(), props["job_id"], list(props.get("task_ids") or []))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: the collection is gone only when its job is; task-level drift shows in the next diff."""
+        if connection().get_job(props["job_id"]) is None:
+            return ReadResult(None, {})
+        return ReadResult(id_, public(props))
+
+
+def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
+    """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged."""
+    client, job_id = connection(), news["job_id"]
+    live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+    desired = {str(t["id"]).lower(): t for t in news["tasks"]}
+    ours = {str(i).lower() for i in (olds.get("task_ids") or [])}
+    retry_default = _base_retry(news)
+    plan = SetPlan(delete=[live[k]["id"] for k in sorted(ours & live.keys()) if k not in desired])
+    for key, task in desired.items():
+        if key not in live:
+            plan.create.append(task)
+            continue
+        task_plan = diff_task(task, live[key], job_max_task_retry_count=retry_default)
+        if task_plan.replaces:
+            plan.replace.append(task)
+        elif task_plan.has_changes:
+            plan.update.append(task)
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def _base_retry(props: dict[str, Any]) -> int | None:
+    rules = props.get("job_rules")
+    value = rules.get("maxTaskRetryCount") if isinstance(rules, dict) else None
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def _complete_job_if_asked(props: dict[str, Any]) -> None:
+    """Race-free completion: the job was created with `noaction`; only now that every task is in, switch it
+    to `terminatejob` (an empty job would otherwise complete at once, batch-api.md 6.2)."""
+    if props.get("complete_job"):
+        client = connection()
+        job = client.get_job(props["job_id"])
+        if job is not None and job.get("onAllTasksComplete") != "terminatejob":
+            client.patch_job(props["job_id"], {"onAllTasksComplete": "terminatejob"})
+
+
+def _options(props: dict[str, Any]) -> dict[str, Any]:
+    return {"wait": props.get("wait"), "complete_job": bool(props.get("complete_job"))}
+
+
+def _outputs(props: dict[str, Any]) -> dict[str, Any]:
+    outs = {k: props.get(k) for k in ("name", "job_id", "job_instance", "job_rules")}
+    outs.update(_options(props))
+    outs["task_ids"] = [t["id"] for t in props["tasks"]]
+    outs["task_count"] = len(props["tasks"])
+    wait = props.get("wait")
+    outs.update(wait_for_tasks(connection(), props["job_id"], outs["task_ids"], wait, MAX_EXPORTED_EXIT_CODES)
+                if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
+                                                "stdout_tail": None, "stderr_tail": None})
+    return outs
+
+
+class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
+    """Many tasks of one job: `tasks=[task create bodies]` or `factory=ParametricSweep(...)`/`PerItem(...)`."""
+
+    task_ids: pulumi.Output[list[str]]
+    task_count: pulumi.Output[int]
+    counts: pulumi.Output[dict[str, int] | None]
+    exit_codes: pulumi.Output[dict[str, int] | None]
+    failures: pulumi.Output[list[dict[str, Any]] | None]
+
+    def __init__(self, name: str, job_id: pulumi.Input[str] | None = None,
+                 tasks: list[dict[str, Any]] | None = None, factory: TaskFactory | None = None,
+                 opts: pulumi.ResourceOptions | None = None, *, job: BatchJob | None = None,
+                 wait_for_completion: dict[str, Any] | None = None) -> None:
+        if (tasks is None) == (factory is None):
+            raise ValueError(f"BatchTaskCollection {name!r}: give exactly one of tasks= or factory=")
+        bodies = factory.expand() if factory is not None else list(tasks or [])
+        if job is not None:
+            job_id = job_id if job_id is not None else job.job_id
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
+        props = {
+            "name": name, "job_id": job_id, "tasks": mark_secret_spec("task", bodies), "wait": wait_for_completion,
+            "job_instance": job.creation_time if job is not None else None,
+            "job_rules": job.spec.apply(_job_rules) if job is not None else None,
+            "complete_job": job.defer_completion if job is not None else False,  # type: ignore[attr-defined]
+            "task_ids": None, "task_count": None, "counts": None, "exit_codes": None, "failures": None,
+            "stdout_tail": None, "stderr_tail": None,
+        }
+        super().__init__(BatchTaskCollectionProvider(), name, props, opts)
