@@ -22,7 +22,6 @@ from providers.factories import TaskFactory
 from providers.job import BatchJob
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
-from providers.task import _job_rules
 
 # Above this many tasks the per-task exit codes are summarised, not exported one by one.
 MAX_EXPORTED_EXIT_CODES = 20000
@@ -186,12 +185,12 @@ class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
             raise ValueError(f"BatchTaskCollection {name!r}: give exactly one of tasks= or factory=")
         bodies = factory.expand() if factory is not None else list(tasks or [])
         if job is not None:
-            job_id = job_id if job_id is not None else job.job_id
+            job_id = job_id if job_id is not None else job.known_id
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
         props = {
             "name": name, "job_id": job_id, "tasks": mark_secret_spec("task", bodies), "wait": wait_for_completion,
-            "job_instance": job.creation_time if job is not None else None,
-            "job_rules": job.spec.apply(_job_rules) if job is not None else None,
+            "job_instance": job.instance_key if job is not None else None,
+            "job_rules": job.known_rules if job is not None else None,
             "complete_job": job.defer_completion if job is not None else False,  # type: ignore[attr-defined]
             "task_ids": None, "task_count": None, "counts": None, "exit_codes": None, "failures": None,
             "stdout_tail": None, "stderr_tail": None,

@@ -1,6 +1,8 @@
 """BatchJob: an Azure Batch job (REST create body as `spec`) managed as a Pulumi dynamic resource."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pulumi
@@ -10,7 +12,7 @@ from providers import _base
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.diff import DiffPlan, diff_job
 from providers.errors import Exists, TransportError
-from providers.schema import check_job, check_transition, coerce_numbers
+from providers.schema import REPLACE, check_job, check_transition, coerce_numbers, rule_for
 from providers.secrets import mark_secret_spec
 from providers.specs import JobSpec, live_job_spec
 from providers.waiting import WaitRule, wait_for_job
@@ -199,3 +201,45 @@ class BatchJob(Resource, module="batch", name="Job"):
             "url": None, "creation_time": None, "terminate_reason": None, "task_counts": None,
         }
         super().__init__(BatchJobProvider(), name, props, opts)
+        # Known while the program runs, so tasks need not wait for (possibly unknown) outputs in preview.
+        plain = spec if _is_plain(spec) else None
+        self.known_id: pulumi.Input[str] = plain["id"] if plain else self.job_id
+        self.known_rules: pulumi.Input[dict[str, Any]] = job_rules(plain) if plain else self.spec.apply(job_rules)
+        self.instance_key: pulumi.Input[str] = (replace_fingerprint(plain) if plain else self.creation_time)
+
+
+def _is_plain(value: Any) -> bool:
+    """True when a value holds no pulumi.Output anywhere."""
+    if isinstance(value, pulumi.Output):
+        return False
+    if isinstance(value, dict):
+        return all(_is_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    return True
+
+
+def job_rules(job_spec: dict[str, Any]) -> dict[str, Any]:
+    """The job fields a task's cross-field rules need (dependsOn, jobAction, inherited retry count)."""
+    constraints = job_spec.get("constraints") or {}
+    return {
+        "usesTaskDependencies": bool(job_spec.get("usesTaskDependencies", False)),
+        "onTaskFailure": str(job_spec.get("onTaskFailure", "noaction")).lower(),
+        "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0),
+    }
+
+
+def replace_fingerprint(spec: dict[str, Any]) -> str:
+    """A digest of the fields whose change replaces the job: when it changes, the job's tasks are replaced
+    with it (deleting a job deletes its tasks, batch-api.md 2.5)."""
+    leaves: list[tuple[str, Any]] = []
+
+    def walk(value: Any, parts: list[str]) -> None:
+        if isinstance(value, dict) and value:
+            for key in sorted(value):
+                walk(value[key], [*parts, key])
+        elif parts and rule_for("job", parts).rule == REPLACE:
+            leaves.append((".".join(parts), value.lower() if parts == ["id"] else value))
+
+    walk(spec, [])
+    return hashlib.sha256(json.dumps(leaves, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -185,23 +185,13 @@ class BatchTask(Resource, module="batch", name="Task"):
                  opts: pulumi.ResourceOptions | None = None, *, job: BatchJob | None = None,
                  adopt: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
         if job is not None:
-            job_id = job_id if job_id is not None else job.job_id
+            job_id = job_id if job_id is not None else job.known_id
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
         props = {
             "job_id": job_id, "spec": mark_secret_spec("task", spec), "adopt": adopt, "wait": wait_for_completion,
-            "job_instance": job.creation_time if job is not None else None,  # type: ignore[attr-defined]
-            "job_rules": job.spec.apply(_job_rules) if job is not None else None,
+            "job_instance": job.instance_key if job is not None else None,
+            "job_rules": job.known_rules if job is not None else None,
             "task_id": None, "state": None, "etag": None, "url": None, "exit_code": None, "result": None,
             "failure_info": None, "retry_count": None, "stdout_tail": None, "stderr_tail": None,
         }
         super().__init__(BatchTaskProvider(), name, props, opts)
-
-
-def _job_rules(job_spec: dict[str, Any]) -> dict[str, Any]:
-    """The job fields a task's cross-field rules need (dependsOn, jobAction, inherited retry count)."""
-    constraints = job_spec.get("constraints") or {}
-    return {
-        "usesTaskDependencies": bool(job_spec.get("usesTaskDependencies", False)),
-        "onTaskFailure": str(job_spec.get("onTaskFailure", "noaction")).lower(),
-        "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0),
-    }

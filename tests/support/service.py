@@ -46,16 +46,24 @@ def start_service(data_dir: Path, *extra_args: str, timeout: float = 30.0) -> It
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "batch_service", "serve", "--host", "127.0.0.1", "--port", "0",
            "--data-dir", str(data_dir), *extra_args]
+    if "--runner" not in extra_args:
+        cmd += ["--runner", "process"]
     log = open(data_dir / "service.log", "a")
     proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=log, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    drain: threading.Thread | None = None
     try:
         line = _read_ready_line(proc, timeout)
         info = json.loads(line)
-        threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+        drain = threading.Thread(target=_drain, args=(proc.stdout,), daemon=True)
+        drain.start()
         yield RunningService(info["endpoint"], info["accountName"], info["accountKey"], data_dir, proc)
     finally:
         stop_service(proc)
+        if drain is not None:
+            drain.join(5.0)
+        if proc.stdout:
+            proc.stdout.close()
         log.close()
 
 

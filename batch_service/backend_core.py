@@ -1,0 +1,175 @@
+"""What every backend operation shares: the in-memory state, lookups that answer 404, write-through to the
+store, the validation seam, timers and the node directory layout. No HTTP here."""
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib
+import logging
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from batch_service import errors
+from batch_service.ids import Clock, ticks_from_iso
+from batch_service.lifecycle import Lifecycle
+from batch_service.models import Model
+from batch_service.store import Row, Store
+
+log = logging.getLogger("batch_service.backend")
+
+
+@dataclass
+class Entry:
+    """One pool, job or task: creation sequence number, read model, internal data (timers, subtasks)."""
+
+    seq: int
+    model: Model
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        """The resource's current state."""
+        return str(self.model["state"])
+
+
+@dataclass
+class JobEntry(Entry):
+    """A job and its tasks, keyed by case-folded task id in creation order."""
+
+    tasks: dict[str, Entry] = field(default_factory=dict)
+
+
+def key_of(resource_id: str) -> str:
+    """Ids are unique case-insensitively (sections 3.1, 3.4)."""
+    return resource_id.lower()
+
+
+def _load_validation() -> ModuleType | None:
+    try:
+        return importlib.import_module("batch_service.validation")
+    except ImportError:
+        log.warning("batch_service.validation is not available: request bodies are not validated")
+        return None
+
+
+class BackendCore:
+    """State, lookups and persistence; the operations live in the subclasses."""
+
+    lifecycle: Lifecycle
+
+    def __init__(self, store: Store, data_dir: Path, *, delete_delay: float = 1.0) -> None:
+        self.base_url = "http://127.0.0.1"
+        self.node_root = data_dir / "node"
+        self.delete_delay = delete_delay
+        self._store = store
+        self._clock = Clock()
+        self._seq = 0
+        self._pools: dict[str, Entry] = {}
+        self._jobs: dict[str, JobEntry] = {}
+        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._validation = _load_validation()
+
+    # --- loading ------------------------------------------------------------------------------------------
+
+    def _load_snapshot(self) -> None:
+        snapshot = self._store.load()
+        for row in snapshot.pools:
+            self._pools[row.key] = Entry(row.seq, row.model, row.extra)
+        for row in snapshot.jobs:
+            job = JobEntry(row.seq, row.model, row.extra)
+            for task_row in snapshot.tasks.get(row.key, []):
+                job.tasks[task_row.key] = Entry(task_row.seq, task_row.model, task_row.extra)
+            self._jobs[row.key] = job
+        entries: list[Entry] = [*self._pools.values(), *self._jobs.values()]
+        entries += [task for job in self._jobs.values() for task in job.tasks.values()]
+        for entry in entries:
+            self._seq = max(self._seq, entry.seq)
+            self._clock.observe(ticks_from_iso(entry.model["lastModified"]))
+
+    # --- lookups that answer 404 --------------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> JobEntry:
+        job = self._jobs.get(key_of(job_id))
+        if job is None:
+            raise errors.job_not_found()
+        return job
+
+    def _task(self, job: JobEntry, task_id: str) -> Entry:
+        task = job.tasks.get(key_of(task_id))
+        if task is None:
+            raise errors.task_not_found()
+        return task
+
+    def _pool(self, pool_id: str) -> Entry:
+        pool = self._pools.get(key_of(pool_id))
+        if pool is None:
+            raise errors.pool_not_found()
+        return pool
+
+    # --- persistence --------------------------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _save_pool(self, pool: Entry) -> None:
+        self._store.put_pool(Row(key_of(pool.model["id"]), pool.seq, pool.model, pool.extra))
+
+    def _save_job(self, job: JobEntry) -> None:
+        self._store.put_job(Row(key_of(job.model["id"]), job.seq, job.model, job.extra))
+
+    def _save_tasks(self, job: JobEntry, tasks: list[Entry]) -> None:
+        rows = [Row(key_of(task.model["id"]), task.seq, task.model, task.extra) for task in tasks]
+        self._store.put_tasks(key_of(job.model["id"]), rows)
+
+    # --- validation seam (batch_service.validation, written separately) -----------------------------------
+
+    def _validate(self, name: str, *args: Any) -> None:
+        check = getattr(self._validation, name, None) if self._validation is not None else None
+        if check is not None:
+            check(*args)
+
+    # --- timers -------------------------------------------------------------------------------------------
+
+    def _call_later(self, key: tuple[str, str], delay: float, action: Callable[[], None]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            action()
+            return
+        self._timers[key] = loop.call_later(max(0.0, delay), self._fire, key, action)
+
+    def _fire(self, key: tuple[str, str], action: Callable[[], None]) -> None:
+        self._timers.pop(key, None)
+        action()
+
+    def cancel_timers(self) -> None:
+        """Stop pending delete timers (on shutdown; they are resumed from the store on the next start)."""
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+    # --- what the scheduler reads -------------------------------------------------------------------------
+
+    def public(self, model: Mapping[str, Any]) -> Model:
+        """A deep copy of a stored model with its absolute url (what GET would return)."""
+        result = copy.deepcopy(dict(model))
+        result["url"] = self.base_url + result["url"]
+        return result
+
+    def task_dir(self, job_id: str, task_id: str) -> Path:
+        """The task directory on the local node: <data-dir>/node/workitems/<job>/job-1/<task> (section 10.2)."""
+        return self.node_root / "workitems" / job_id / "job-1" / task_id
+
+    def job_dir(self, job_id: str) -> Path:
+        """The directory holding every task directory of a job."""
+        return self.node_root / "workitems" / job_id
+
+    @staticmethod
+    def _remove_tree(path: Path) -> None:
+        # Section 2.5: deleting a task or job removes its files regardless of retention.
+        shutil.rmtree(path, ignore_errors=True)

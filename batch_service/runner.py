@@ -1,0 +1,531 @@
+"""Run one task attempt: as real processes on this machine (ProcessRunner) or doing no work (InstantRunner).
+
+A runner knows nothing of jobs, pools or the store: the scheduler hands it a TaskLaunch and gets a TaskOutcome
+back. Batch facts cited from ../shared/reference/batch-api.md: section 3 (task fields) and 10 (what a task
+sees on a compute node).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import re
+import shlex
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, BinaryIO, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
+FailureKind = Literal["none", "exit", "preprocessing", "fileupload", "timeout", "cancelled"]
+
+DEFAULT_FILE_MODE = 0o770  # section 3.7: resourceFiles fileMode defaults to 0770
+NO_BLOB_ENDPOINT = "no blob endpoint configured: this local service has no blob storage"
+# Variables a task inherits from the service's own environment; anything else (the account key above all)
+# stays out of the task's environment.
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """The virtual compute node a task runs on, as section 10.1 exposes it in AZ_BATCH_* variables."""
+
+    root_dir: Path
+    pool_id: str
+    node_id: str
+    account_name: str = "devbatchaccount"
+    account_url: str = "http://127.0.0.1"
+    is_dedicated: bool = True
+
+
+@dataclass(frozen=True)
+class MultiInstanceContext:
+    """Where one instance of a multi-instance task sits among its peers (section 10.1, last rows)."""
+
+    instance_count: int
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class TaskLaunch:
+    """Everything a runner needs to run one attempt of one task (or subtask, or JM/JP/JR task)."""
+
+    job_id: str
+    task_id: str
+    kind: TaskKind
+    command_line: str
+    task_dir: Path
+    node: NodeContext
+    env: dict[str, str] = field(default_factory=dict)
+    resource_files: list[dict[str, Any]] = field(default_factory=list)
+    output_files: list[dict[str, Any]] = field(default_factory=list)
+    container_settings: dict[str, Any] | None = None
+    max_wall_clock_seconds: float | None = None
+    user_identity: dict[str, Any] | None = None
+    job_prep_dir: Path | None = None
+    multi_instance: MultiInstanceContext | None = None
+    common_resource_files: list[dict[str, Any]] = field(default_factory=list)
+    append_output: bool = False  # a multi-instance primary appends its command's output to its coordination's
+
+    @property
+    def working_dir(self) -> Path:
+        """The task's current directory, `<task dir>/wd` (section 10.2)."""
+        return self.task_dir / "wd"
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """How one attempt ended; failure_info has the read-model shape of section 5.2."""
+
+    exit_code: int | None
+    failure_info: dict[str, Any] | None
+    failure_kind: FailureKind
+    start_time: dt.datetime
+    end_time: dt.datetime
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the attempt counts as `result: success`."""
+        return self.failure_kind == "none"
+
+
+class Runner(Protocol):
+    """Runs one task attempt; the scheduler sets `cancel` to kill it (terminate, disable, job end)."""
+
+    async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
+        """Run the attempt to its end, its wall clock, or the cancel event, whichever comes first."""
+        ...
+
+
+class LaunchError(Exception):
+    """The task could not start or could not finish its file work; carries the failureInfo to report."""
+
+    def __init__(self, kind: FailureKind, code: str, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.failure_info = failure_info(code, message, **details)
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def failure_info(code: str, message: str, category: str = "usererror", **details: str) -> dict[str, Any]:
+    """A failureInfo object in the read-model shape {category, code, message, details[{name, value}]}."""
+    info: dict[str, Any] = {"category": category, "code": code, "message": message}
+    if details:
+        info["details"] = [{"name": name, "value": value} for name, value in details.items()]
+    return info
+
+
+def exit_failure_info(exit_code: int) -> dict[str, Any]:
+    """The failureInfo the service reports for a nonzero exit code."""
+    return failure_info("FailureExitCode", "The task exited with an exit code representing a failure",
+                        Message=f"The task process exited with code {exit_code}")
+
+
+def user_environment(common: list[dict[str, Any]] | None, task: list[dict[str, Any]] | None) -> dict[str, str]:
+    """Job commonEnvironmentSettings, then the task's environmentSettings: the task wins (section 3.1)."""
+    merged: dict[str, str] = {}
+    for setting in [*(common or []), *(task or [])]:
+        merged[str(setting["name"])] = str(setting.get("value") or "")
+    return merged
+
+
+def task_environment(launch: TaskLaunch) -> dict[str, str]:
+    """The whole environment of the task process: a few inherited variables, user settings, AZ_BATCH_*."""
+    env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(launch.env)
+    # The node's own variables come last: the directories they name are fixed by the node (section 10.1).
+    env.update(batch_variables(launch))
+    return env
+
+
+def batch_variables(launch: TaskLaunch) -> dict[str, str]:
+    """The AZ_BATCH_* variables of section 10.1 for this task on this node."""
+    node, root = launch.node, launch.node.root_dir
+    env = {
+        "AZ_BATCH_ACCOUNT_NAME": node.account_name,
+        "AZ_BATCH_ACCOUNT_URL": node.account_url,
+        "AZ_BATCH_POOL_ID": node.pool_id,
+        "AZ_BATCH_NODE_ID": node.node_id,
+        "AZ_BATCH_NODE_IS_DEDICATED": "true" if node.is_dedicated else "false",
+        "AZ_BATCH_JOB_ID": launch.job_id,
+        "AZ_BATCH_TASK_ID": launch.task_id,
+        "AZ_BATCH_NODE_ROOT_DIR": str(root),
+        "AZ_BATCH_NODE_SHARED_DIR": str(root / "shared"),
+        "AZ_BATCH_NODE_STARTUP_DIR": str(root / "startup"),
+        "AZ_BATCH_NODE_MOUNTS_DIR": str(root / "fsmounts"),
+        "AZ_BATCH_TASK_DIR": str(launch.task_dir),
+        "AZ_BATCH_TASK_WORKING_DIR": str(launch.working_dir),
+        "AZ_BATCH_CERTIFICATES_DIR": str(launch.working_dir / "certs"),
+    }
+    if launch.job_prep_dir is not None and launch.kind != "jobpreparation":
+        env["AZ_BATCH_JOB_PREP_DIR"] = str(launch.job_prep_dir)
+        env["AZ_BATCH_JOB_PREP_WORKING_DIR"] = str(launch.job_prep_dir / "wd")
+    if launch.multi_instance is not None:
+        env.update(_multi_instance_variables(launch, launch.multi_instance))
+    return env
+
+
+def _multi_instance_variables(launch: TaskLaunch, mi: MultiInstanceContext) -> dict[str, str]:
+    # Every instance runs on this machine, so every "node" of the task has the loopback address.
+    hosts = ["127.0.0.1"] * mi.instance_count
+    return {
+        "AZ_BATCH_HOST_LIST": ",".join(hosts),
+        "AZ_BATCH_NODE_LIST": ";".join(hosts),
+        "AZ_BATCH_MASTER_NODE": "127.0.0.1:6000",
+        "AZ_BATCH_IS_CURRENT_NODE_MASTER": "true" if mi.is_primary else "false",
+        "AZ_BATCH_TASK_SHARED_DIR": str(launch.task_dir),
+        "CCP_NODES": " ".join([str(mi.instance_count), *(f"{host} 1" for host in hosts)]),
+    }
+
+
+def prepare_node_tree(root: Path) -> None:
+    """Create the node-level directories of section 10.2."""
+    if (root / "workitems").is_dir() and (root / "shared").is_dir():
+        return
+    for name in ("shared", "startup", "workitems", "fsmounts", "applications", "volatile"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+
+
+def prepare_task_dir(launch: TaskLaunch) -> None:
+    """Create the node tree and `<task dir>/wd` (two mkdir calls in the common case)."""
+    try:
+        os.mkdir(launch.task_dir)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        prepare_node_tree(launch.node.root_dir)
+        os.makedirs(launch.task_dir, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(launch.working_dir)
+
+
+@contextlib.contextmanager
+def open_outputs(launch: TaskLaunch) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The task's stdout.txt and stderr.txt, fresh for each attempt (or appended to, see append_output)."""
+    prepare_task_dir(launch)
+    mode = "ab" if launch.append_output else "wb"
+    with open(launch.task_dir / "stdout.txt", mode) as out, open(launch.task_dir / "stderr.txt", mode) as err:
+        yield out, err
+
+
+def redacted_url(url: str) -> str:
+    """The URL without its query string, which may hold a SAS token (a secret)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def contained_path(base: Path, relative: str) -> Path:
+    """`base/relative`, refusing absolute paths and `..` so a file cannot escape the task (section 3.7)."""
+    pure = PurePosixPath(relative)
+    if not relative or pure.is_absolute() or ".." in pure.parts:
+        raise LaunchError("preprocessing", "InvalidResourceFilePath",
+                          f"The resource file path '{relative}' must be relative and stay inside the task "
+                          "working directory", FilePath=relative)
+    return base.joinpath(*pure.parts)
+
+
+class ProcessRunner:
+    """Runs each task as a real local process in its node directory, without a shell."""
+
+    def __init__(self, download_timeout: float = 300.0) -> None:
+        self._download_timeout = download_timeout
+        self._container_runtime: bool | None = None
+        self._container_lock = asyncio.Lock()
+
+    async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
+        """Download resource files, run the command line, check output files; honour wall clock and cancel."""
+        started = utc_now()
+        attempt = asyncio.ensure_future(self._attempt(launch))
+        cancelled = asyncio.ensure_future(cancel.wait())
+        try:
+            # The wall clock is measured from the start and covers resource downloads (sections 3.5, 5.2).
+            done, _ = await asyncio.wait({attempt, cancelled}, timeout=launch.max_wall_clock_seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            await _stop(attempt)
+            raise
+        finally:
+            cancelled.cancel()
+        if attempt in done:
+            exit_code, info, kind = attempt.result()
+            return TaskOutcome(exit_code, info, kind, started, utc_now())
+        await _stop(attempt)
+        if cancel.is_set():
+            info = failure_info("TaskEnded", "Task Was Ended by User Request")
+            return TaskOutcome(None, info, "cancelled", started, utc_now())
+        info = failure_info("MaxWallClockTimeExpiry", "The task ran longer than its maximum wall clock time",
+                            MaxWallClockTime=f"{launch.max_wall_clock_seconds}s")
+        return TaskOutcome(None, info, "timeout", started, utc_now())
+
+    async def _attempt(self, launch: TaskLaunch) -> tuple[int | None, dict[str, Any] | None, FailureKind]:
+        try:
+            argv = await self._command(launch)
+            if launch.resource_files or launch.common_resource_files:
+                prepare_task_dir(launch)
+                await self._download_all(launch)
+            exit_code = await self._spawn_and_wait(launch, argv)
+            upload_error = check_output_files(launch, exit_code)
+        except LaunchError as error:
+            # The task directory and its output files exist even when the command never started.
+            with open_outputs(launch):
+                pass
+            return None, error.failure_info, error.kind
+        if upload_error is not None:
+            return exit_code, upload_error.failure_info, "fileupload"
+        if exit_code != 0:
+            return exit_code, exit_failure_info(exit_code), "exit"
+        return 0, None, "none"
+
+    async def _command(self, launch: TaskLaunch) -> list[str]:
+        argv = split_command_line(launch.command_line)
+        settings = launch.container_settings
+        if settings is None:
+            return argv
+        if not await self.container_runtime_available():
+            raise LaunchError("preprocessing", "ContainerRuntimeUnavailable",
+                              "The task has containerSettings but no working container runtime was found on "
+                              "this machine (`docker info` failed); it is not run on the host instead",
+                              ImageName=str(settings.get("imageName", "")))
+        return container_argv(launch, argv, task_environment(launch))
+
+    async def container_runtime_available(self) -> bool:
+        """Whether `docker info` succeeds here; asked once, then remembered."""
+        async with self._container_lock:
+            if self._container_runtime is None:
+                self._container_runtime = await _docker_info_succeeds()
+            return self._container_runtime
+
+    async def _download_all(self, launch: TaskLaunch) -> None:
+        if not launch.resource_files and not launch.common_resource_files:
+            return
+        async with httpx.AsyncClient(timeout=self._download_timeout, follow_redirects=True) as client:
+            # Multi-instance commonResourceFiles go to the task root, one level above wd (section 3.9).
+            for spec in launch.common_resource_files:
+                await download_resource_file(client, spec, launch.task_dir)
+            for spec in launch.resource_files:
+                await download_resource_file(client, spec, launch.working_dir)
+
+    async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> int:
+        try:
+            process = start_process(launch, argv)
+        except (FileNotFoundError, NotADirectoryError) as error:
+            raise LaunchError("preprocessing", "CommandProgramNotFound",
+                              f"The program '{argv[0]}' of the command line was not found",
+                              Program=argv[0]) from error
+        except PermissionError as error:
+            raise LaunchError("preprocessing", "CommandProgramNotExecutable",
+                              f"The program '{argv[0]}' of the command line is not executable",
+                              Program=argv[0]) from error
+        try:
+            code = await process_exit(process)
+        except asyncio.CancelledError:
+            # Terminate, disable, job end or wall clock: the whole process group goes, children included.
+            _kill_group(process.pid)
+            await process_exit(process)
+            raise
+        # A process killed by a signal reports 128 + signal, as a shell would.
+        return code if code >= 0 else 128 - code
+
+
+def start_process(launch: TaskLaunch, argv: list[str]) -> subprocess.Popen[bytes]:
+    """Create the task directory and output files and start the command in its own process group.
+
+    Popen directly rather than asyncio's subprocess: the end of the process is then awaited through a pidfd
+    (process_exit), without the waiter thread per child of asyncio's default child watcher. (Starting on a
+    worker thread was tried: the GIL hand-over costs more than the fork/exec it would overlap.)
+    """
+    with open_outputs(launch) as (out, err):
+        return subprocess.Popen(argv, cwd=launch.working_dir, env=task_environment(launch),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+
+
+async def process_exit(process: subprocess.Popen[bytes]) -> int:
+    """Wait for a process without blocking the loop: a pidfd becomes readable when it ends (Linux)."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        return await asyncio.to_thread(process.wait)
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(pidfd, lambda: None if ended.done() else ended.set_result(None))
+    try:
+        await ended
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return process.wait()
+
+
+def split_command_line(command_line: str) -> list[str]:
+    """Split a command line the way a POSIX shell would, without running one (section 3.4)."""
+    try:
+        argv = shlex.split(command_line)
+    except ValueError as error:
+        raise LaunchError("preprocessing", "CommandLineInvalid",
+                          f"The command line could not be split into arguments: {error}") from error
+    if not argv:
+        raise LaunchError("preprocessing", "CommandLineInvalid", "The command line is empty")
+    return argv
+
+
+async def download_resource_file(client: httpx.AsyncClient, spec: dict[str, Any], base: Path) -> None:
+    """Fetch one resourceFile into `base/filePath`; only httpUrl sources exist without a blob endpoint."""
+    url = spec.get("httpUrl")
+    if not url:
+        source = "storageContainerUrl" if spec.get("storageContainerUrl") else "autoStorageContainerName"
+        raise LaunchError("preprocessing", "BlobEndpointNotConfigured",
+                          f"The resource file source {source} needs blob storage: {NO_BLOB_ENDPOINT}")
+    target = contained_path(base, str(spec.get("filePath") or ""))
+    mode = _file_mode(spec.get("fileMode"))
+    shown = redacted_url(str(url))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        async with client.stream("GET", str(url)) as response:
+            if response.status_code >= 400:
+                raise LaunchError("preprocessing", "ResourceFileDownloadFailed",
+                                  f"Downloading {shown} returned HTTP {response.status_code}",
+                                  Url=shown, StatusCode=str(response.status_code))
+            with _open_target(target) as sink:
+                async for chunk in response.aiter_bytes():
+                    sink.write(chunk)
+    except httpx.HTTPError as error:
+        raise LaunchError("preprocessing", "ResourceFileDownloadFailed",
+                          f"Downloading {shown} failed: {type(error).__name__}", Url=shown) from error
+    os.chmod(target, mode)
+
+
+def _open_target(path: Path) -> BinaryIO:
+    return open(path, "wb")
+
+
+def _file_mode(value: object) -> int:
+    if value in (None, ""):
+        return DEFAULT_FILE_MODE
+    try:
+        return int(str(value), 8)
+    except ValueError as error:
+        raise LaunchError("preprocessing", "InvalidResourceFileMode",
+                          f"The fileMode '{value}' is not an octal number") from error
+
+
+def check_output_files(launch: TaskLaunch, exit_code: int) -> LaunchError | None:
+    """The upload error for outputFiles whose uploadCondition applies (there is no blob endpoint to write to)."""
+    due = [spec for spec in launch.output_files if _upload_due(spec, exit_code)]
+    if not due:
+        return None
+    patterns = ", ".join(str(spec.get("filePattern", "")) for spec in due)
+    message = f"Uploading output files ({patterns}) failed: {NO_BLOB_ENDPOINT}"
+    # The node writes fileuploaderr.txt for uploads (section 3.8); ours says why nothing was uploaded.
+    (launch.task_dir / "fileuploaderr.txt").write_text(message + "\n")
+    return LaunchError("fileupload", "FileUploadFailed", message)
+
+
+def _upload_due(spec: dict[str, Any], exit_code: int) -> bool:
+    condition = str((spec.get("uploadOptions") or {}).get("uploadCondition", "taskcompletion")).lower()
+    if condition == "tasksuccess":
+        return exit_code == 0
+    if condition == "taskfailure":
+        return exit_code != 0
+    return True
+
+
+def container_argv(launch: TaskLaunch, argv: list[str], env: dict[str, str]) -> list[str]:
+    """`docker run` for a containerSettings task: the node root mounted at the same path, wd as cwd."""
+    settings = launch.container_settings or {}
+    image = str(settings["imageName"])
+    root = str(launch.node.root_dir)
+    command = ["docker", "run", "--rm", "--init", "-v", f"{root}:{root}"]
+    if settings.get("workingDirectory", "taskWorkingDirectory") != "containerImageDefault":
+        command += ["-w", str(launch.working_dir)]
+    for name, value in env.items():
+        if name != "PATH":
+            command += ["-e", f"{name}={value}"]
+    command += shlex.split(str(settings.get("containerRunOptions") or ""))
+    return [*command, image, *argv]
+
+
+async def _docker_info_succeeds() -> bool:
+    try:
+        probe = await asyncio.create_subprocess_exec(
+            "docker", "info", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    except OSError:
+        return False
+    try:
+        return await asyncio.wait_for(probe.wait(), timeout=15) == 0
+    except TimeoutError:
+        _kill_group(probe.pid, group=False)
+        await probe.wait()
+        return False
+
+
+def _kill_group(pid: int, group: bool = True) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+
+
+async def _stop(attempt: asyncio.Future[Any]) -> None:
+    attempt.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await attempt
+
+
+_EXIT_RULE = re.compile(r"(?:^|[;&|\s])exit\s+(\d+)\s*;?\s*$")
+_SLEEP_RULE = re.compile(r"(?:^|[;&|\s/])sleep\s+(\d+(?:\.\d+)?)")
+
+
+class InstantRunner:
+    """Does no real work: the exit code comes from a trailing `exit N` (else 0), `sleep S` waits S seconds."""
+
+    async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
+        """Finish at once (or after the simulated sleep) with the exit code the command line announces."""
+        started = utc_now()
+        with open_outputs(launch):
+            pass
+        delay = instant_sleep_seconds(launch.command_line)
+        limit = launch.max_wall_clock_seconds
+        if delay > 0 or cancel.is_set():
+            wait = delay if limit is None else min(delay, limit)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(cancel.wait(), timeout=wait)
+            if cancel.is_set():
+                return TaskOutcome(None, failure_info("TaskEnded", "Task Was Ended by User Request"),
+                                   "cancelled", started, utc_now())
+            if limit is not None and delay > limit:
+                info = failure_info("MaxWallClockTimeExpiry", "The task ran longer than its maximum wall clock time")
+                return TaskOutcome(None, info, "timeout", started, utc_now())
+        code = instant_exit_code(launch.command_line)
+        if code:
+            return TaskOutcome(code, exit_failure_info(code), "exit", started, utc_now())
+        return TaskOutcome(0, None, "none", started, utc_now())
+
+
+def instant_exit_code(command_line: str) -> int:
+    """The N of a command line ending in `exit N` (quotes ignored), else 0."""
+    match = _EXIT_RULE.search(command_line.replace("'", " ").replace('"', " ").rstrip())
+    return int(match.group(1)) % 256 if match else 0
+
+
+def instant_sleep_seconds(command_line: str) -> float:
+    """The S of the first `sleep S` in a command line, else 0."""
+    match = _SLEEP_RULE.search(command_line.replace("'", " ").replace('"', " "))
+    return float(match.group(1)) if match else 0.0
+
+
+def with_appended_output(launch: TaskLaunch, command_line: str) -> TaskLaunch:
+    """The same launch running another command line whose output follows the first one's."""
+    return replace(launch, command_line=command_line, append_output=True, resource_files=[],
+                   common_resource_files=[])

@@ -1,0 +1,120 @@
+"""Durable state in one SQLite file under --data-dir: every change is written through before it is answered.
+
+One connection in WAL mode with synchronous=NORMAL: a commit survives a crash of this process (it is in the
+WAL), and a whole add-collection is one transaction. Models are stored as the JSON the API returns (minus the
+endpoint prefix of `url`), so a restart answers byte-identical bodies with the same ETags.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pools (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, model TEXT NOT NULL,
+                                  extra TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, model TEXT NOT NULL,
+                                 extra TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (job_key TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+                                  model TEXT NOT NULL, extra TEXT NOT NULL, PRIMARY KEY (job_key, key));
+"""
+
+
+@dataclass
+class Row:
+    """One stored resource: its case-folded id, creation sequence number, read model and internal data."""
+
+    key: str
+    seq: int
+    model: dict[str, Any]
+    extra: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """Everything in the store, in creation order; tasks grouped by their job's key."""
+
+    pools: list[Row]
+    jobs: list[Row]
+    tasks: dict[str, list[Row]]
+
+
+def _dump(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Store:
+    """Write-through persistence of pools, jobs and tasks."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def load(self) -> Snapshot:
+        """Read everything back, each kind ordered by creation sequence."""
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return self._db.execute(sql).fetchall()
+
+        pools = [Row(k, s, json.loads(m), json.loads(e)) for k, s, m, e in
+                 rows("SELECT key, seq, model, extra FROM pools ORDER BY seq")]
+        jobs = [Row(k, s, json.loads(m), json.loads(e)) for k, s, m, e in
+                rows("SELECT key, seq, model, extra FROM jobs ORDER BY seq")]
+        tasks: dict[str, list[Row]] = {}
+        for job_key, k, s, m, e in rows("SELECT job_key, key, seq, model, extra FROM tasks ORDER BY seq"):
+            tasks.setdefault(job_key, []).append(Row(k, s, json.loads(m), json.loads(e)))
+        return Snapshot(pools, jobs, tasks)
+
+    def put_pool(self, row: Row) -> None:
+        """Insert or replace one pool."""
+        self._db.execute("INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)",
+                         (row.key, row.seq, _dump(row.model), _dump(row.extra)))
+
+    def delete_pool(self, key: str) -> None:
+        """Remove one pool."""
+        self._db.execute("DELETE FROM pools WHERE key = ?", (key,))
+
+    def put_job(self, row: Row) -> None:
+        """Insert or replace one job."""
+        self._db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)",
+                         (row.key, row.seq, _dump(row.model), _dump(row.extra)))
+
+    def delete_job(self, key: str) -> None:
+        """Remove a job and all its tasks in one transaction."""
+        with self._transaction():
+            self._db.execute("DELETE FROM tasks WHERE job_key = ?", (key,))
+            self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
+
+    def put_tasks(self, job_key: str, rows: Iterable[Row]) -> None:
+        """Insert or replace tasks of one job in one transaction (an add-collection is one commit)."""
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)",
+                                 [(job_key, r.key, r.seq, _dump(r.model), _dump(r.extra)) for r in rows])
+
+    def delete_task(self, job_key: str, key: str) -> None:
+        """Remove one task."""
+        self._db.execute("DELETE FROM tasks WHERE job_key = ? AND key = ?", (job_key, key))
+
+    def close(self) -> None:
+        """Fold the WAL into the database file and close (called on SIGTERM)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

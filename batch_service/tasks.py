@@ -1,0 +1,263 @@
+"""Task operations of the backend (sections 2.3, 2.5, 4.2, 6.3) and the task methods the scheduler uses."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batch_service import errors, states
+from batch_service.backend_core import BackendCore, Entry, JobEntry, key_of
+from batch_service.conditions import NO_CONDITIONS, Conditions
+from batch_service.errors import BatchServiceError
+from batch_service.models import (
+    TASK_ENUMS,
+    TASK_ORDER,
+    Model,
+    canonical_enums,
+    move_state,
+    new_task,
+    ordered,
+    stamp,
+    task_constraints,
+)
+
+MAX_TASKS_PER_COLLECTION = 100  # section 2.5
+_TASK_INFO_FIELDS = ("executionInfo", "nodeInfo", "stats")
+
+
+@dataclass
+class TaskAddResult:
+    """The outcome for one task of an add-collection (section 2.5): a stored model or the error."""
+
+    task_id: str
+    model: Model | None = None
+    error: BatchServiceError | None = None
+
+
+def _reserved_ids(job: Model) -> list[tuple[str, BatchServiceError]]:
+    reserved = []
+    if job.get("jobPreparationTask"):
+        reserved.append((key_of(job["jobPreparationTask"]["id"]), errors.task_id_same_as_job_preparation_task()))
+    if job.get("jobReleaseTask"):
+        reserved.append((key_of(job["jobReleaseTask"]["id"]), errors.task_id_same_as_job_release_task()))
+    return reserved
+
+
+class TaskOperations(BackendCore):
+    """Create, read, update, delete and the life-cycle verbs of tasks."""
+
+    # --- create -------------------------------------------------------------------------------------------
+
+    def create_task(self, job_id: str, body: object) -> Model:
+        """POST /jobs/{id}/tasks: add one task to an active job (409 otherwise)."""
+        job = self._job(job_id)
+        states.check(states.JOB_RULES["add_tasks"], job.state)
+        entry = self._new_task_entry(job, body, set())
+        job.tasks[key_of(entry.model["id"])] = entry
+        self._save_tasks(job, [entry])
+        self.lifecycle.tasks_added(job.model["id"], [entry.model["id"]])
+        return entry.model
+
+    def add_task_collection(self, job_id: str, body: object) -> list[TaskAddResult]:
+        """POST /jobs/{id}/addtaskcollection: up to 100 tasks, one result each, stored in one transaction."""
+        job = self._job(job_id)
+        tasks = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(tasks, list):
+            raise errors.missing_property("value")
+        if len(tasks) > MAX_TASKS_PER_COLLECTION:
+            raise errors.invalid_property("value", f"A collection holds at most {MAX_TASKS_PER_COLLECTION} tasks.")
+        states.check(states.JOB_RULES["add_tasks"], job.state)
+        results: list[TaskAddResult] = []
+        added: list[Entry] = []
+        taken: set[str] = set()
+        for item in tasks:
+            task_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+            try:
+                entry = self._new_task_entry(job, item, taken)
+            except Exception as exc:  # a ValidationError or BatchServiceError becomes this task's result
+                error = errors.coerce(exc)
+                if error is None:
+                    raise
+                results.append(TaskAddResult(task_id, error=error))
+                continue
+            taken.add(key_of(entry.model["id"]))
+            added.append(entry)
+            results.append(TaskAddResult(entry.model["id"], model=entry.model))
+        for entry in added:
+            job.tasks[key_of(entry.model["id"])] = entry
+        if added:
+            self._save_tasks(job, added)
+            self.lifecycle.tasks_added(job.model["id"], [entry.model["id"] for entry in added])
+        return results
+
+    def _new_task_entry(self, job: JobEntry, body: object, taken: set[str]) -> Entry:
+        if not isinstance(body, dict):
+            raise errors.invalid_request_body("A task must be a JSON object.")
+        self._validate("validate_task_create", body, self.public(job.model))
+        for name in ("id", "commandLine"):
+            if not isinstance(body.get(name), str):
+                raise errors.missing_property(name)
+        key = key_of(body["id"])
+        for reserved, error in _reserved_ids(job.model):
+            if key == reserved:
+                raise error
+        if key in job.tasks or key in taken:
+            raise errors.task_exists()
+        model = new_task(canonical_enums(body, TASK_ENUMS), job.model, self._clock.tick())
+        return Entry(self._next_seq(), model)
+
+    # --- read ---------------------------------------------------------------------------------------------
+
+    def task_for_read(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """GET /jobs/{id}/tasks/{id}: the stored model (304/412 when a condition fails)."""
+        task = self._task(self._job(job_id), task_id)
+        conditions.check(task.model, read=True)
+        return task.model
+
+    def task_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of every task of the job in creation order, for list paging."""
+        return ((task.seq, task.model) for task in list(self._job(job_id).tasks.values()))
+
+    def task_counts(self, job_id: str) -> dict[str, dict[str, int]]:
+        """GET /jobs/{id}/taskcounts: counts and slot counts; preparing counts as running (section 6.3)."""
+        counts = dict.fromkeys(("active", "running", "completed", "succeeded", "failed"), 0)
+        slots = dict(counts)
+        outcomes = {"success": "succeeded", "failure": "failed"}
+        for task in self._job(job_id).tasks.values():
+            state = task.state
+            buckets = ["running" if state == "preparing" else state]
+            if state == "completed":
+                result = task.model.get("executionInfo", {}).get("result")
+                buckets += [outcomes[result]] if result in outcomes else []
+            for bucket in buckets:
+                counts[bucket] += 1
+                slots[bucket] += int(task.model.get("requiredSlots", 1))
+        return {"taskCounts": counts, "taskSlotCounts": slots}
+
+    def task_files(self, job_id: str, task_id: str) -> tuple[Model, Path]:
+        """The task's model and its directory on the node, for the files API (404 when either is absent)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        return task.model, self.task_dir(job.model["id"], task.model["id"])
+
+    def subtasks(self, job_id: str, task_id: str) -> list[dict[str, Any]]:
+        """GET .../subtasksinfo: the subtasks the scheduler recorded (empty unless multi-instance)."""
+        task = self._task(self._job(job_id), task_id)
+        return list(task.extra.get("subtasks", []))
+
+    # --- update and verbs ---------------------------------------------------------------------------------
+
+    def replace_task(self, job_id: str, task_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """PUT /jobs/{id}/tasks/{id}: replace constraints; an omitted object means defaults (section 4.2)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        conditions.check(task.model, read=False)
+        states.check(states.JOB_RULES["update_task"], job.state)
+        states.check(states.TASK_RULES["update"], task.state)
+        if not isinstance(body, dict):
+            raise errors.invalid_request_body("The body must be a JSON object.")
+        self._validate("validate_task_update", body)
+        task.model["constraints"] = task_constraints(body.get("constraints"), job.model)
+        stamp(task.model, self._clock.tick())
+        self._save_tasks(job, [task])
+        return task.model
+
+    def delete_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
+        """DELETE /jobs/{id}/tasks/{id}: remove the task and its files (section 2.5)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        conditions.check(task.model, read=False)
+        states.check(states.JOB_RULES["delete_task"], job.state)
+        del job.tasks[key_of(task.model["id"])]
+        self._store.delete_task(key_of(job.model["id"]), key_of(task.model["id"]))
+        self.lifecycle.task_deleted(job.model["id"], task.model["id"])
+        self._remove_tree(self.task_dir(job.model["id"], task.model["id"]))
+
+    def terminate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST .../terminate: the lifecycle completes the task (at once, or when its process ends)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        conditions.check(task.model, read=False)
+        states.check(states.JOB_RULES["terminate_task"], job.state)
+        states.check(states.TASK_RULES["terminate"], task.state)
+        self.lifecycle.task_terminating(job.model["id"], task.model["id"])
+        return task.model
+
+    def reactivate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST .../reactivate: a failed completed task becomes active with retryCount 0 (section 2.5)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        conditions.check(task.model, read=False)
+        states.check(states.JOB_RULES["reactivate_task"], job.state)
+        states.check(states.TASK_RULES["reactivate"], task.state)
+        info = task.model.get("executionInfo", {})
+        if info.get("result") == "success" or info.get("exitCode") == 0:
+            raise errors.task_succeeded()
+        ticks = self._clock.tick()
+        move_state(task.model, "active", ticks)
+        kept = {name: info[name] for name in ("requeueCount", "lastRequeueTime") if name in info}
+        task.model["executionInfo"] = {"retryCount": 0, "requeueCount": 0, **kept}
+        task.model.pop("nodeInfo", None)
+        task.extra.pop("subtasks", None)
+        stamp(task.model, ticks)
+        task.model = ordered(task.model, TASK_ORDER)
+        self._save_tasks(job, [task])
+        self.lifecycle.task_reactivated(job.model["id"], task.model["id"])
+        return task.model
+
+    # --- for the scheduler --------------------------------------------------------------------------------
+
+    def get_task(self, job_id: str, task_id: str) -> Model:
+        """A copy of the task's read model; raises BatchServiceError (JobNotFound/TaskNotFound) when absent."""
+        return self.public(self._task(self._job(job_id), task_id).model)
+
+    def iter_tasks(self, job_id: str) -> Iterator[Model]:
+        """Copies of the job's task read models in creation order (a snapshot, safe to change the job while
+        iterating)."""
+        return (self.public(task.model) for task in list(self._job(job_id).tasks.values()))
+
+    def transition_task(self, job_id: str, task_id: str, to_state: str, **fields: Any) -> Model:
+        """Move a task to `to_state` (checked against states.TASK_TRANSITIONS, raising InvalidTransition),
+        keeping previousState and the transition times, and apply `fields` as update_task_info does.
+        Returns a copy of the new read model."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        states.require_task_transition(task.state, to_state)
+        ticks = self._clock.tick()
+        move_state(task.model, to_state, ticks)
+        return self._apply_task_info(job, task, fields, ticks)
+
+    def update_task_info(self, job_id: str, task_id: str, **fields: Any) -> Model:
+        """Change execution details without a state change. `executionInfo` is merged key by key (a None
+        value removes the key); `nodeInfo` and `stats` are replaced (None removes them)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        return self._apply_task_info(job, task, fields, self._clock.tick())
+
+    def set_subtasks(self, job_id: str, task_id: str, subtasks: list[Mapping[str, Any]]) -> None:
+        """Record the subtasks of a multi-instance task (BatchSubtask dicts, section 5.2) for subtasksinfo."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        task.extra["subtasks"] = [dict(subtask) for subtask in subtasks]
+        self._save_tasks(job, [task])
+
+    def _apply_task_info(self, job: JobEntry, task: Entry, fields: Mapping[str, Any], ticks: int) -> Model:
+        unknown = set(fields) - set(_TASK_INFO_FIELDS)
+        if unknown:
+            raise TypeError(f"transition_task/update_task_info do not take {sorted(unknown)}")
+        if "executionInfo" in fields:
+            info = dict(task.model.get("executionInfo", {}))
+            for name, value in (fields["executionInfo"] or {}).items():
+                if value is None:
+                    info.pop(name, None)
+                else:
+                    info[name] = value
+            task.model["executionInfo"] = info
+        for name in ("nodeInfo", "stats"):
+            if name in fields:
+                task.model[name] = fields[name]
+        stamp(task.model, ticks)
+        task.model = ordered(task.model, TASK_ORDER)
+        self._save_tasks(job, [task])
+        return self.public(task.model)

@@ -1,0 +1,95 @@
+"""How fast the local service runs trivial tasks, next to a bare asyncio loop spawning the same processes.
+
+Both halves run in one invocation with the same concurrency (the service's --max-slots), so the ratio is
+measured on the same machine in the same minute. Not a test: it prints numbers and exits 0 (1 on timeout).
+
+    .venv/bin/python benchmarks/bench_tasks.py [--tasks 2000] [--slots 8] [--timeout 300]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from providers.auth import SharedKeyAuth  # noqa: E402
+from tests.support.service import start_service  # noqa: E402
+
+COMMAND = "/bin/true"
+TARGET_RATIO = 0.5
+
+
+async def bare_loop(count: int, concurrency: int) -> float:
+    """Seconds to spawn and reap `count` processes, at most `concurrency` at a time."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            process = await asyncio.create_subprocess_exec(COMMAND, stdout=asyncio.subprocess.DEVNULL,
+                                                           stderr=asyncio.subprocess.DEVNULL)
+            await process.wait()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.perf_counter() - began
+
+
+def through_service(count: int, slots: int, timeout: float) -> float:
+    """Seconds from the first add-collection call until every task is completed, over the REST API."""
+    with tempfile.TemporaryDirectory(prefix="bench-tasks-") as scratch:
+        with start_service(Path(scratch) / "svc", "--runner", "process", "--max-slots", str(slots)) as service:
+            client = httpx.Client(base_url=service.endpoint, timeout=30, params={"api-version": "2025-06-01"},
+                                  auth=SharedKeyAuth(service.account_name, service.account_key))
+            with client:
+                client.post("/jobs", json={"id": "bench", "poolInfo": {"poolId": "local"}}).raise_for_status()
+                tasks = [{"id": f"t{n:05d}", "commandLine": COMMAND} for n in range(count)]
+                began = time.perf_counter()
+                for start in range(0, count, 100):
+                    client.post("/jobs/bench/addtaskcollection",
+                                json={"value": tasks[start:start + 100]}).raise_for_status()
+                deadline = began + timeout
+                while True:
+                    counts = client.get("/jobs/bench/taskcounts").raise_for_status().json()["taskCounts"]
+                    if counts["completed"] >= count:
+                        elapsed = time.perf_counter() - began
+                        break
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(f"only {counts['completed']} of {count} tasks completed in {timeout}s")
+                    time.sleep(0.2)
+                if counts["failed"]:
+                    raise RuntimeError(f"{counts['failed']} tasks failed")
+                return elapsed
+
+
+def main() -> int:
+    """Run both measurements and print them with their ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--slots", type=int, default=8, help="concurrency of both halves (--max-slots)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="give up on the service after this long")
+    args = parser.parse_args()
+    bare = asyncio.run(bare_loop(args.tasks, args.slots))
+    try:
+        service = through_service(args.tasks, args.slots, args.timeout)
+    except TimeoutError as error:
+        print(f"service: {error}")
+        return 1
+    bare_rate, service_rate = args.tasks / bare, args.tasks / service
+    ratio = service_rate / bare_rate
+    print(f"{args.tasks} x {COMMAND}, concurrency {args.slots}")
+    print(f"bare asyncio loop : {bare:7.2f} s  {bare_rate:8.1f} tasks/s")
+    print(f"local service     : {service:7.2f} s  {service_rate:8.1f} tasks/s")
+    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+    print(f"ratio             : {ratio:7.2f}  ({verdict} the {TARGET_RATIO} target)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

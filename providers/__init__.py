@@ -1,0 +1,20 @@
+"""Azure Batch jobs and tasks (REST api-version 2025-06-01) as Pulumi dynamic resources.
+
+Importing this package defines classes only; it never creates a resource.
+"""
+from __future__ import annotations
+
+from providers._base import install_serialization_fix
+from providers.collection import BatchTaskCollection, BatchTaskCollectionProvider
+from providers.factories import ParametricSweep, PerItem, TaskFactory, with_merge_task
+from providers.job import BatchJob, BatchJobProvider
+from providers.specs import JobSpec, TaskSpec
+from providers.task import BatchTask, BatchTaskProvider
+
+__all__ = [
+    "BatchJob", "BatchJobProvider", "BatchTask", "BatchTaskCollection", "BatchTaskCollectionProvider",
+    "BatchTaskProvider", "JobSpec", "ParametricSweep", "PerItem", "TaskFactory", "TaskSpec", "with_merge_task",
+]
+
+# Programs with hundreds of dynamic resources hit a RecursionError in the SDK without this (see _base.py).
+install_serialization_fix()

@@ -1,0 +1,92 @@
+"""Schema tables for the job create body and the job schedule create body (reference 3.1, 3.11, 4.1, 4.3)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from providers.durations import UNLIMITED_TEXT
+from providers.schema_model import (
+    ONE_WAY,
+    PATCH,
+    REPLACE,
+    ObjectType,
+    array,
+    boolean,
+    duration,
+    enum,
+    ident,
+    integer,
+    obj,
+    string,
+    timestamp,
+)
+from providers.schema_pool import POOL_INFO
+from providers.schema_tasks import (
+    ENVIRONMENT_SETTING,
+    JOB_MANAGER_TASK,
+    JOB_PREPARATION_TASK,
+    JOB_RELEASE_TASK,
+    METADATA_ITEM,
+)
+
+JOB_CONSTRAINTS = ObjectType("BatchJobConstraints", (
+    duration("maxWallClockTime", duration=("PT0S", None), default=UNLIMITED_TEXT),
+    integer("maxTaskRetryCount", range=(-1, None), default=0),
+))
+
+JOB_NETWORK_CONFIGURATION = ObjectType("BatchJobNetworkConfiguration", (
+    string("subnetId", required=True, length=(1, None)),
+    boolean("skipWithdrawFromVNet", default=False),
+))
+
+_FIXED = "cannot change after creation (4.1)"
+_PATCHED = "updated in place with PATCH (4.1)"
+
+# 3.1 BatchJobCreateOptions with the change rules of 4.1; defaults as the service reports them (5.3).
+JOB = ObjectType("BatchJobCreateOptions", (
+    ident("id", required=True, change=REPLACE, note="ids are fixed"),
+    string("displayName", length=(0, 1024), change=REPLACE, note=f"displayName {_FIXED}"),
+    boolean("usesTaskDependencies", default=False, change=REPLACE, note=f"usesTaskDependencies {_FIXED}"),
+    integer("priority", range=(-1000, 1000), default=0, change=PATCH, note=_PATCHED),
+    boolean("allowTaskPreemption", default=False, change=PATCH, note=_PATCHED),
+    integer("maxParallelTasks", range=(-1, None), excluded=(0,), default=-1, change=PATCH, note=_PATCHED),
+    obj("constraints", JOB_CONSTRAINTS, default={}, change=PATCH, note="PATCH with the whole object (4.1)"),
+    obj("jobManagerTask", JOB_MANAGER_TASK, change=REPLACE, note=f"jobManagerTask {_FIXED}"),
+    obj("jobPreparationTask", JOB_PREPARATION_TASK, change=REPLACE, note=f"jobPreparationTask {_FIXED}"),
+    obj("jobReleaseTask", JOB_RELEASE_TASK, change=REPLACE, note=f"jobReleaseTask {_FIXED}"),
+    array("commonEnvironmentSettings", ENVIRONMENT_SETTING, keyed_by="name", change=REPLACE,
+          note=f"commonEnvironmentSettings {_FIXED}"),
+    obj("poolInfo", POOL_INFO, required=True),
+    enum("onAllTasksComplete", ("noaction", "terminatejob"), default="noaction", change=ONE_WAY,
+         refuse=(("terminatejob", "noaction"),),
+         note="PATCH; the service refuses terminatejob → noaction (4.1)"),
+    enum("onTaskFailure", ("noaction", "performexitoptionsjobaction"), default="noaction", change=REPLACE,
+         note=f"onTaskFailure {_FIXED}"),
+    # 4.1: PATCH takes it per schema, but whether the service applies it is unconfirmed: immutable here.
+    obj("networkConfiguration", JOB_NETWORK_CONFIGURATION, change=REPLACE,
+        note="networkConfiguration is treated as fixed (4.1: PATCH effect unconfirmed)"),
+    array("metadata", METADATA_ITEM, keyed_by="name", change=PATCH, note="PATCH replaces the whole list (4.1)"),
+), checks=("release-needs-preparation", "container-settings-match-pool"))
+
+# 3.11: the job create fields without id; inside a schedule every one of them is patchable (4.3).
+JOB_SPECIFICATION = ObjectType(
+    "BatchJobSpecification",
+    tuple(replace(f, change=None, refuse=()) for f in JOB.fields if f.name != "id"),
+    checks=JOB.checks,
+)
+
+JOB_SCHEDULE_CONFIGURATION = ObjectType("BatchJobScheduleConfiguration", (
+    timestamp("doNotRunUntil"),
+    timestamp("doNotRunAfter"),
+    duration("startWindow", duration=("PT1M", None)),
+    duration("recurrenceInterval", duration=("PT1M", None)),
+))
+
+_SCHEDULE_PATCHED = "PATCH; affects jobs created after the update (4.3)"
+
+JOB_SCHEDULE = ObjectType("BatchJobScheduleCreateOptions", (
+    ident("id", required=True, change=REPLACE, note="ids are fixed"),
+    string("displayName", length=(0, 1024), change=REPLACE, note="displayName cannot change (4.3)"),
+    obj("schedule", JOB_SCHEDULE_CONFIGURATION, required=True, change=PATCH, note=_SCHEDULE_PATCHED),
+    obj("jobSpecification", JOB_SPECIFICATION, required=True, change=PATCH, note=_SCHEDULE_PATCHED),
+    array("metadata", METADATA_ITEM, keyed_by="name", change=PATCH, note=_SCHEDULE_PATCHED),
+))

@@ -1,0 +1,123 @@
+"""Normalise a create body or a GET result along its schema table so the two compare (reference 5.3)."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import isodate
+
+from providers.durations import DurationError, parse_duration
+from providers.schema_model import NO_DEFAULT, Field, ObjectType, is_unknown
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
+def normalise_body(otype: ObjectType, body: object, inherited: Mapping[str, Any] | None = None,
+                   live: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The comparable form of a body: read-only and unknown fields dropped, defaults filled, values canonical.
+
+    `inherited` holds job values that omitted task fields take (by the field's `inherit` path); `live` is the
+    normalised live object, whose service defaults are accepted where the body omitted a field.
+    """
+    if not isinstance(body, dict):
+        return {}
+    return _normalise_object(otype, body, dict(inherited or {}), live)
+
+
+def _normalise_object(otype: ObjectType, value: Mapping[str, Any], inherited: dict[str, Any],
+                      live: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Only fields of the table survive: url, eTag, state, executionInfo, stats, odata.metadata and any
+    # property the table does not know are dropped here (reference 5.3 rule e).
+    out: dict[str, Any] = {}
+    for f in otype.fields:
+        if f.read_only:
+            continue
+        live_value = live.get(f.name, ABSENT) if isinstance(live, Mapping) else ABSENT
+        raw = value.get(f.name)
+        norm = ABSENT if raw is None else normalise_value(f, raw, inherited, live_value)
+        if norm is ABSENT:
+            norm = _omitted(f, inherited, live_value)
+        if norm is not ABSENT:
+            out[f.name] = norm
+    return out
+
+
+def _omitted(f: Field, inherited: dict[str, Any], live_value: Any) -> Any:
+    """The value an omitted (or "unlimited") field stands for."""
+    if f.inherit is not None:
+        if f.inherit in inherited:
+            return inherited[f.inherit]
+        # The job's value is not known here: whatever the service inherited is accepted.
+        return live_value
+    if f.also_default and live_value is not ABSENT:
+        candidates = [normalise_value(f, copy.deepcopy(d), {}, ABSENT) for d in (f.default, *f.also_default)]
+        if live_value in candidates:
+            return live_value
+    if f.default is NO_DEFAULT:
+        return ABSENT
+    return normalise_value(f, copy.deepcopy(f.default), inherited, live_value)
+
+
+def normalise_value(f: Field, raw: Any, inherited: dict[str, Any], live_value: Any) -> Any:
+    """The comparable form of one field's value (ABSENT when it means "not set")."""
+    if is_unknown(raw):
+        return raw
+    otype = f.object_type
+    if f.kind == "object" and otype is not None and isinstance(raw, dict):
+        out = _normalise_object(otype, raw, inherited, live_value if isinstance(live_value, dict) else None)
+        return out if out or f.default is not NO_DEFAULT else ABSENT
+    if f.kind == "list" and isinstance(raw, list):
+        return _normalise_list(f, raw, inherited)
+    if f.kind == "map" and isinstance(raw, dict):
+        return dict(raw) if raw else ABSENT
+    return normalise_scalar(f.kind, raw)
+
+
+def _normalise_list(f: Field, raw: list[Any], inherited: dict[str, Any]) -> Any:
+    otype = f.object_type
+    items = []
+    for item in raw:
+        if item is None:
+            continue
+        if otype is not None and isinstance(item, dict):
+            items.append(_normalise_object(otype, item, inherited, None))
+        else:
+            items.append(normalise_scalar(str(f.item), item))
+    key = f.keyed_by
+    if key is not None:
+        # Name-keyed lists (metadata, environment settings) are sets: order carries no meaning.
+        items.sort(key=lambda item: str(item.get(key)) if isinstance(item, dict) else str(item))
+    if not items and f.empty_is_absent:
+        return ABSENT  # reference 5.3 rule d: an absent list equals an empty one
+    return items
+
+
+def normalise_scalar(kind: str, raw: Any) -> Any:
+    """Canonical scalar: ids and enums lowercased, durations as timedelta, integral floats as int."""
+    if kind in ("id", "enum") and isinstance(raw, str):
+        return raw.lower()  # reference 1.1 (enums) and 4.4 (ids): case-insensitive
+    if kind == "int":
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)  # Pulumi sends every number as a float (pulumi-dynamic 1.1)
+        if isinstance(raw, str) and raw.lstrip("-").isdigit():
+            return int(raw)  # int64 values travel as strings (reference 1.1)
+        return raw
+    if kind == "duration" and isinstance(raw, str):
+        try:
+            parsed = parse_duration(raw)
+        except DurationError:
+            return raw
+        return ABSENT if parsed is None else parsed  # "unlimited" is the same as unset (5.3 rule a)
+    if kind == "datetime" and isinstance(raw, str):
+        try:
+            return isodate.parse_datetime(raw)
+        except (isodate.ISO8601Error, ValueError):
+            return raw
+    return raw
