@@ -153,9 +153,9 @@ def build_app(settings: Settings, backend: Backend, faults: FaultInjector) -> we
 
 
 def attach_task_engine(backend: Backend, settings: Settings) -> TaskEngine | None:
-    """The one place that decides what runs tasks: the scheduler with the --runner given, when
-    batch_service.scheduler exists; otherwise the backend keeps its ImmediateLifecycle."""
-    if settings.runner is None:
+    """The one place that decides what runs tasks: the scheduler with the chosen runner, when
+    batch_service.scheduler exists; with `--runner none` the backend keeps its ImmediateLifecycle."""
+    if settings.runner == "none":
         return None
     try:
         scheduler_module = importlib.import_module("batch_service.scheduler")
@@ -163,7 +163,7 @@ def attach_task_engine(backend: Backend, settings: Settings) -> TaskEngine | Non
     except ModuleNotFoundError as exc:
         if exc.name not in ("batch_service.scheduler", "batch_service.runner"):
             raise
-        log.warning("--runner %s given but %s is missing: tasks will not run", settings.runner, exc.name)
+        log.warning("--runner %s asked for but %s is missing: tasks will not run", settings.runner, exc.name)
         return None
     runner = runner_module.ProcessRunner() if settings.runner == "process" else runner_module.InstantRunner()
     scheduler = scheduler_module.Scheduler(backend, runner, settings)

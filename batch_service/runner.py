@@ -7,6 +7,7 @@ sees on a compute node).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import os
@@ -14,21 +15,27 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
 
 import httpx
 
-TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
-FailureKind = Literal["none", "exit", "preprocessing", "fileupload", "timeout", "cancelled"]
+from batch_service.runner_files import (
+    FailureKind,
+    LaunchError,
+    check_output_files,
+    download_resource_file,
+    failure_info,
+)
 
-DEFAULT_FILE_MODE = 0o770  # section 3.7: resourceFiles fileMode defaults to 0770
-NO_BLOB_ENDPOINT = "no blob endpoint configured: this local service has no blob storage"
+TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
+
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
 # stays out of the task's environment.
+SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
 
 
@@ -102,27 +109,14 @@ class Runner(Protocol):
         """Run the attempt to its end, its wall clock, or the cancel event, whichever comes first."""
         ...
 
-
-class LaunchError(Exception):
-    """The task could not start or could not finish its file work; carries the failureInfo to report."""
-
-    def __init__(self, kind: FailureKind, code: str, message: str, **details: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.failure_info = failure_info(code, message, **details)
+    def close(self) -> None:
+        """Release what the runner holds (called once no attempt runs any more)."""
+        ...
 
 
 def utc_now() -> dt.datetime:
     """The current time, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
-
-
-def failure_info(code: str, message: str, category: str = "usererror", **details: str) -> dict[str, Any]:
-    """A failureInfo object in the read-model shape {category, code, message, details[{name, value}]}."""
-    info: dict[str, Any] = {"category": category, "code": code, "message": message}
-    if details:
-        info["details"] = [{"name": name, "value": value} for name, value in details.items()]
-    return info
 
 
 def exit_failure_info(exit_code: int) -> dict[str, Any]:
@@ -219,29 +213,23 @@ def open_outputs(launch: TaskLaunch) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
         yield out, err
 
 
-def redacted_url(url: str) -> str:
-    """The URL without its query string, which may hold a SAS token (a secret)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def contained_path(base: Path, relative: str) -> Path:
-    """`base/relative`, refusing absolute paths and `..` so a file cannot escape the task (section 3.7)."""
-    pure = PurePosixPath(relative)
-    if not relative or pure.is_absolute() or ".." in pure.parts:
-        raise LaunchError("preprocessing", "InvalidResourceFilePath",
-                          f"The resource file path '{relative}' must be relative and stay inside the task "
-                          "working directory", FilePath=relative)
-    return base.joinpath(*pure.parts)
-
-
 class ProcessRunner:
     """Runs each task as a real local process in its node directory, without a shell."""
 
-    def __init__(self, download_timeout: float = 300.0) -> None:
+    def __init__(self, download_timeout: float = 300.0, spawn_threads: int = 4) -> None:
         self._download_timeout = download_timeout
         self._container_runtime: bool | None = None
         self._container_lock = asyncio.Lock()
+        # Creating the task directory, opening its output files and fork/exec all block and release the GIL:
+        # done on these threads, they overlap with the event loop's own work. The loop thread rarely idles
+        # when tasks are short, so a thread waiting for the GIL would wait a whole switch interval (5 ms by
+        # default) before each start; a shorter interval keeps starts prompt.
+        self._spawner = concurrent.futures.ThreadPoolExecutor(spawn_threads, thread_name_prefix="task-start")
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+
+    def close(self) -> None:
+        """Stop the start threads (tasks still running are the scheduler's to stop first)."""
+        self._spawner.shutdown(wait=True)
 
     async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
         """Download resource files, run the command line, check output files; honour wall clock and cancel."""
@@ -275,7 +263,7 @@ class ProcessRunner:
                 prepare_task_dir(launch)
                 await self._download_all(launch)
             exit_code = await self._spawn_and_wait(launch, argv)
-            upload_error = check_output_files(launch, exit_code)
+            upload_error = check_output_files(launch.output_files, launch.task_dir, exit_code)
         except LaunchError as error:
             # The task directory and its output files exist even when the command never started.
             with open_outputs(launch):
@@ -317,8 +305,14 @@ class ProcessRunner:
                 await download_resource_file(client, spec, launch.working_dir)
 
     async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> int:
+        starting = asyncio.get_running_loop().run_in_executor(self._spawner, start_process, launch, argv)
         try:
-            process = start_process(launch, argv)
+            # Shielded: a process that starts while this attempt is being cancelled must still be killed.
+            process = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            with contextlib.suppress(OSError):
+                _kill_group((await starting).pid)
+            raise
         except (FileNotFoundError, NotADirectoryError) as error:
             raise LaunchError("preprocessing", "CommandProgramNotFound",
                               f"The program '{argv[0]}' of the command line was not found",
@@ -342,8 +336,7 @@ def start_process(launch: TaskLaunch, argv: list[str]) -> subprocess.Popen[bytes
     """Create the task directory and output files and start the command in its own process group.
 
     Popen directly rather than asyncio's subprocess: the end of the process is then awaited through a pidfd
-    (process_exit), without the waiter thread per child of asyncio's default child watcher. (Starting on a
-    worker thread was tried: the GIL hand-over costs more than the fork/exec it would overlap.)
+    (process_exit), without the waiter thread per child of asyncio's default child watcher.
     """
     with open_outputs(launch) as (out, err):
         return subprocess.Popen(argv, cwd=launch.working_dir, env=task_environment(launch),
@@ -379,80 +372,22 @@ def split_command_line(command_line: str) -> list[str]:
     return argv
 
 
-async def download_resource_file(client: httpx.AsyncClient, spec: dict[str, Any], base: Path) -> None:
-    """Fetch one resourceFile into `base/filePath`; only httpUrl sources exist without a blob endpoint."""
-    url = spec.get("httpUrl")
-    if not url:
-        source = "storageContainerUrl" if spec.get("storageContainerUrl") else "autoStorageContainerName"
-        raise LaunchError("preprocessing", "BlobEndpointNotConfigured",
-                          f"The resource file source {source} needs blob storage: {NO_BLOB_ENDPOINT}")
-    target = contained_path(base, str(spec.get("filePath") or ""))
-    mode = _file_mode(spec.get("fileMode"))
-    shown = redacted_url(str(url))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        async with client.stream("GET", str(url)) as response:
-            if response.status_code >= 400:
-                raise LaunchError("preprocessing", "ResourceFileDownloadFailed",
-                                  f"Downloading {shown} returned HTTP {response.status_code}",
-                                  Url=shown, StatusCode=str(response.status_code))
-            with _open_target(target) as sink:
-                async for chunk in response.aiter_bytes():
-                    sink.write(chunk)
-    except httpx.HTTPError as error:
-        raise LaunchError("preprocessing", "ResourceFileDownloadFailed",
-                          f"Downloading {shown} failed: {type(error).__name__}", Url=shown) from error
-    os.chmod(target, mode)
-
-
-def _open_target(path: Path) -> BinaryIO:
-    return open(path, "wb")
-
-
-def _file_mode(value: object) -> int:
-    if value in (None, ""):
-        return DEFAULT_FILE_MODE
-    try:
-        return int(str(value), 8)
-    except ValueError as error:
-        raise LaunchError("preprocessing", "InvalidResourceFileMode",
-                          f"The fileMode '{value}' is not an octal number") from error
-
-
-def check_output_files(launch: TaskLaunch, exit_code: int) -> LaunchError | None:
-    """The upload error for outputFiles whose uploadCondition applies (there is no blob endpoint to write to)."""
-    due = [spec for spec in launch.output_files if _upload_due(spec, exit_code)]
-    if not due:
-        return None
-    patterns = ", ".join(str(spec.get("filePattern", "")) for spec in due)
-    message = f"Uploading output files ({patterns}) failed: {NO_BLOB_ENDPOINT}"
-    # The node writes fileuploaderr.txt for uploads (section 3.8); ours says why nothing was uploaded.
-    (launch.task_dir / "fileuploaderr.txt").write_text(message + "\n")
-    return LaunchError("fileupload", "FileUploadFailed", message)
-
-
-def _upload_due(spec: dict[str, Any], exit_code: int) -> bool:
-    condition = str((spec.get("uploadOptions") or {}).get("uploadCondition", "taskcompletion")).lower()
-    if condition == "tasksuccess":
-        return exit_code == 0
-    if condition == "taskfailure":
-        return exit_code != 0
-    return True
-
-
 def container_argv(launch: TaskLaunch, argv: list[str], env: dict[str, str]) -> list[str]:
-    """`docker run` for a containerSettings task: the node root mounted at the same path, wd as cwd."""
+    """`docker run` for a containerSettings task: the node root mounted at the same path, wd as cwd.
+
+    Variables are passed by name only (`-e NAME`): docker reads their values from its own environment, which
+    is the task's, so no value (a secret, perhaps) appears on a command line.
+    """
     settings = launch.container_settings or {}
-    image = str(settings["imageName"])
     root = str(launch.node.root_dir)
     command = ["docker", "run", "--rm", "--init", "-v", f"{root}:{root}"]
     if settings.get("workingDirectory", "taskWorkingDirectory") != "containerImageDefault":
         command += ["-w", str(launch.working_dir)]
-    for name, value in env.items():
+    for name in env:
         if name != "PATH":
-            command += ["-e", f"{name}={value}"]
+            command += ["-e", name]
     command += shlex.split(str(settings.get("containerRunOptions") or ""))
-    return [*command, image, *argv]
+    return [*command, str(settings["imageName"]), *argv]
 
 
 async def _docker_info_succeeds() -> bool:
@@ -489,6 +424,9 @@ _SLEEP_RULE = re.compile(r"(?:^|[;&|\s/])sleep\s+(\d+(?:\.\d+)?)")
 
 class InstantRunner:
     """Does no real work: the exit code comes from a trailing `exit N` (else 0), `sleep S` waits S seconds."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
         """Finish at once (or after the simulated sleep) with the exit code the command line announces."""

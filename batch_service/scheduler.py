@@ -15,80 +15,25 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from batch_service.backend import Backend
-from batch_service.ids import ticks_from_iso, ticks_from_unix
 from batch_service.lifecycle import TERMINATED_BY_USER
-from batch_service.runner import Runner, TaskOutcome, failure_info, utc_now
+from batch_service.runner import Runner, TaskOutcome, utc_now
+from batch_service.runner_files import failure_info
 from batch_service.scheduler_exec import Attempt, Executor, Model, guarded, stamp_time
 from batch_service.scheduler_model import (
-    DependencyBook,
-    PendingQueue,
     PoolSlots,
     VirtualNode,
     duration_seconds,
     resolve_exit_options,
 )
+from batch_service.scheduler_state import JobView, RetentionTimers, TaskMeta, failure_kind, unix_time
 from batch_service.settings import Settings
 
 log = logging.getLogger("batch_service.scheduler")
 _LIVE_JOB_STATES = ("active", "disabling", "disabled", "enabling")
-_TICKS_AT_UNIX_EPOCH = ticks_from_unix(0)
-
-
-def _unix_time(timestamp: str) -> float:
-    return (ticks_from_iso(timestamp) - _TICKS_AT_UNIX_EPOCH) / 10_000_000
-
-
-@dataclass
-class TaskMeta:
-    """What a scheduling pass needs to know about a task without reading it again."""
-
-    task_id: str
-    order: int
-    slots: int
-    instances: int
-    depends_on: dict[str, Any] | None
-    manager: bool
-    exclusive: bool
-
-
-@dataclass
-class JobView:
-    """The scheduler's derived view of one job: its queue, its running attempts, its dependency book."""
-
-    job_id: str
-    order: int
-    model: Model
-    pending: PendingQueue = field(default_factory=PendingQueue)
-    book: DependencyBook = field(default_factory=DependencyBook)
-    tasks: dict[str, TaskMeta] = field(default_factory=dict)
-    completed: set[str] = field(default_factory=set)
-    running: dict[str, Attempt] = field(default_factory=dict)
-    wall_clock: asyncio.TimerHandle | None = None
-
-    @property
-    def state(self) -> str:
-        """The job's state as last read from the backend."""
-        return str(self.model["state"])
-
-    @property
-    def pool_key(self) -> str:
-        """The case-folded id of the pool the job runs on (an auto-pool's generated id included)."""
-        return str((self.model.get("executionInfo") or {}).get("poolId", "")).lower()
-
-    @property
-    def manager_key(self) -> str | None:
-        """The case-folded id of the job manager task, if the job has one."""
-        manager = self.model.get("jobManagerTask")
-        return str(manager["id"]).lower() if manager else None
-
-    @property
-    def incomplete(self) -> int:
-        """How many of the job's tasks are not completed."""
-        return len(self.tasks) - len(self.completed)
 
 
 class Scheduler:
@@ -98,6 +43,7 @@ class Scheduler:
         self._backend = backend
         self._settings = settings
         self._max_slots = max(1, settings.max_slots)
+        self._runner = runner
         self._executor = Executor(backend, runner, settings.account_name,
                                   lambda: settings.endpoint or backend.base_url)
         self._jobs: dict[str, JobView] = {}
@@ -107,7 +53,7 @@ class Scheduler:
         self._pass_queued = False
         self._started = False
         self._stopping = False
-        self._retention: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._retention = RetentionTimers(backend)
         self._background: set[asyncio.Future[Any]] = set()
 
     # --- start and stop -------------------------------------------------------------------------------
@@ -138,8 +84,8 @@ class Scheduler:
         for view in self._jobs.values():
             if view.wall_clock is not None:
                 view.wall_clock.cancel()
-        for handle in self._retention.values():
-            handle.cancel()
+        self._retention.cancel_all()
+        self._runner.close()
 
     def _load_job(self, model: Model, restarting: bool) -> JobView:
         view = JobView(model["id"], next(self._order), model)
@@ -176,11 +122,11 @@ class Scheduler:
     def _settle_completed(self, view: JobView, task: Model, kind: str | None = None) -> None:
         info = task.get("executionInfo") or {}
         if kind is None:
-            kind = "none" if info.get("result") == "success" else _failure_kind(info)
+            kind = "none" if info.get("result") == "success" else failure_kind(info)
         options = resolve_exit_options(task.get("exitConditions"), info.get("exitCode"), kind)
         view.completed.add(task["id"].lower())
         view.book.settle(task["id"], options.dependency_action == "satisfy")
-        self._arm_retention(view, task)
+        self._retention.arm(view.job_id, task)
 
     # --- Lifecycle ------------------------------------------------------------------------------------
 
@@ -238,8 +184,7 @@ class Scheduler:
             return
         if view.wall_clock is not None:
             view.wall_clock.cancel()
-        for key in [key for key in self._retention if key[0] == job_id.lower()]:
-            self._retention.pop(key).cancel()
+        self._retention.cancel_job(job_id)
         for attempt in list(view.running.values()):
             attempt.stop("discard")
         self._spawn(self._release_deleted_job(view))
@@ -277,7 +222,7 @@ class Scheduler:
             return
         view.completed.discard(task_id.lower())
         view.book.settle(task_id, False)
-        self._cancel_retention(view.job_id, task_id)
+        self._retention.cancel(view.job_id, task_id)
         view.pending.push(task_id.lower(), meta.order)
         self._request_pass()
 
@@ -294,7 +239,7 @@ class Scheduler:
         view.tasks.pop(key, None)
         view.completed.discard(key)
         view.book.remove(task_id)
-        self._cancel_retention(view.job_id, task_id)
+        self._retention.cancel(view.job_id, task_id)
         self._check_all_complete(view)
         self._request_pass()
 
@@ -418,7 +363,7 @@ class Scheduler:
 
     def _after_attempt(self, view: JobView, attempt: Attempt, outcome: TaskOutcome | None) -> None:
         reason = attempt.stop_reason
-        if reason in ("shutdown", "discard") or view.job_id.lower() not in self._jobs:
+        if reason in ("shutdown", "discard") or self._jobs.get(view.job_id.lower()) is not view:
             return
         if outcome is None:
             # The job preparation task failed on the node: the task is active again (section 6.3).
@@ -535,36 +480,13 @@ class Scheduler:
         if limit is None or view.state not in _LIVE_JOB_STATES:
             return
         # Section 3.1: the job's wall clock runs from its creation.
-        remaining = _unix_time(view.model["creationTime"]) + limit - time.time()
+        remaining = unix_time(view.model["creationTime"]) + limit - time.time()
         view.wall_clock = asyncio.get_running_loop().call_later(max(0.0, remaining), self._job_expired, view)
 
     def _job_expired(self, view: JobView) -> None:
         view.wall_clock = None
         if self._view(view.job_id) is view and view.state in _LIVE_JOB_STATES:
             guarded(lambda: self._backend.terminate_job(view.job_id, "MaxWallClockTimeExpiry"))
-
-    def _arm_retention(self, view: JobView, task: Model) -> None:
-        end = (task.get("executionInfo") or {}).get("endTime")
-        limit = duration_seconds((task.get("constraints") or {}).get("retentionTime"))
-        if not end or limit is None:
-            return
-        self._cancel_retention(view.job_id, task["id"])
-        # Section 3.5: the task directory is kept at least retentionTime after completion.
-        remaining = _unix_time(end) + limit - time.time()
-        key = (view.job_id.lower(), task["id"].lower())
-        self._retention[key] = asyncio.get_running_loop().call_later(
-            max(0.0, remaining), self._retention_expired, view.job_id, task["id"], end)
-
-    def _cancel_retention(self, job_id: str, task_id: str) -> None:
-        handle = self._retention.pop((job_id.lower(), task_id.lower()), None)
-        if handle is not None:
-            handle.cancel()
-
-    def _retention_expired(self, job_id: str, task_id: str, end: str) -> None:
-        self._retention.pop((job_id.lower(), task_id.lower()), None)
-        task = guarded(lambda: self._backend.get_task(job_id, task_id))
-        if task is not None and task["state"] == "completed" and task["executionInfo"].get("endTime") == end:
-            shutil.rmtree(self._backend.task_dir(job_id, task["id"]), ignore_errors=True)
 
     # --- helpers --------------------------------------------------------------------------------------
 
@@ -581,16 +503,3 @@ class Scheduler:
         self._background.add(future)
         future.add_done_callback(self._background.discard)
 
-
-def _failure_kind(info: Model) -> str:
-    failure = info.get("failureInfo") or {}
-    code = failure.get("code")
-    if code == TERMINATED_BY_USER["code"]:
-        return "cancelled"
-    if code == "FileUploadFailed":
-        return "fileupload"
-    if code == "MaxWallClockTimeExpiry":
-        return "timeout"
-    if info.get("exitCode") is None:
-        return "preprocessing"
-    return "exit"

@@ -27,7 +27,7 @@ class Settings:
     account_key: str = field(default=DEV_ACCOUNT_KEY, repr=False)
     delete_delay: float = 1.0
     faults: FaultConfig = field(default_factory=FaultConfig)
-    runner: str | None = None
+    runner: str = "process"
     max_slots: int = 8
     default_pool_id: str = "local"
     allow_bearer: bool = False
@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--delete-delay", type=float, default=1.0,
                        help="seconds a deleted job or pool stays `deleting` (default 1.0)")
     serve.add_argument("--faults", default=None, help='fault injection JSON, e.g. {"seed":1,"rate":0.2}')
-    serve.add_argument("--runner", choices=("process", "instant"), default=None,
-                       help="run tasks with the scheduler and this runner; without it tasks are never run")
+    serve.add_argument("--runner", choices=("process", "instant", "none"), default="process",
+                       help="how the scheduler runs tasks: real processes, instantly, or none (tasks stay "
+                            "active and every job transition completes at once); default process")
     serve.add_argument("--max-slots", type=int, default=8, help="task slots across all pools (default 8)")
     serve.add_argument("--default-pool-id", default="local", help="a pool that always exists (default local)")
     serve.add_argument("--allow-bearer", action="store_true",

@@ -53,7 +53,7 @@ class TaskOperations(BackendCore):
         """POST /jobs/{id}/tasks: add one task to an active job (409 otherwise)."""
         job = self._job(job_id)
         states.check(states.JOB_RULES["add_tasks"], job.state)
-        entry = self._new_task_entry(job, body, set())
+        entry = self._new_task_entry(job, body, set(), self.public(job.model))
         job.tasks[key_of(entry.model["id"])] = entry
         self._save_tasks(job, [entry])
         self.lifecycle.tasks_added(job.model["id"], [entry.model["id"]])
@@ -71,10 +71,11 @@ class TaskOperations(BackendCore):
         results: list[TaskAddResult] = []
         added: list[Entry] = []
         taken: set[str] = set()
+        job_view = self.public(job.model)  # what validation sees; one copy for the whole collection
         for item in tasks:
             task_id = str(item.get("id", "")) if isinstance(item, dict) else ""
             try:
-                entry = self._new_task_entry(job, item, taken)
+                entry = self._new_task_entry(job, item, taken, job_view)
             except Exception as exc:  # a ValidationError or BatchServiceError becomes this task's result
                 error = errors.coerce(exc)
                 if error is None:
@@ -91,10 +92,10 @@ class TaskOperations(BackendCore):
             self.lifecycle.tasks_added(job.model["id"], [entry.model["id"] for entry in added])
         return results
 
-    def _new_task_entry(self, job: JobEntry, body: object, taken: set[str]) -> Entry:
+    def _new_task_entry(self, job: JobEntry, body: object, taken: set[str], job_view: Model) -> Entry:
         if not isinstance(body, dict):
             raise errors.invalid_request_body("A task must be a JSON object.")
-        self._validate("validate_task_create", body, self.public(job.model))
+        self._validate("validate_task_create", body, job_view)
         for name in ("id", "commandLine"):
             if not isinstance(body.get(name), str):
                 raise errors.missing_property(name)

@@ -67,6 +67,7 @@ class Field:
     keyed_by: str | None = None  # list compared as a set keyed by this member; names must be unique
     empty_is_absent: bool = True  # an empty list means the same as an absent one
     read_only: bool = False  # reported by the service, never accepted in a create body
+    write_only: bool = False  # a credential the service may not report back: not compared when live omits it
     note: str = ""  # why (a service rule): used in diff reasons and the README table
 
     @property

@@ -41,6 +41,8 @@ def _normalise_object(otype: ObjectType, value: Mapping[str, Any], inherited: di
             continue
         live_value = live.get(f.name, ABSENT) if isinstance(live, Mapping) else ABSENT
         raw = value.get(f.name)
+        if f.write_only and isinstance(live, Mapping) and live_value is ABSENT:
+            continue  # a credential the service does not report back cannot be compared
         norm = ABSENT if raw is None else normalise_value(f, raw, inherited, live_value)
         if norm is ABSENT:
             norm = _omitted(f, inherited, live_value)
@@ -74,20 +76,20 @@ def normalise_value(f: Field, raw: Any, inherited: dict[str, Any], live_value: A
         out = _normalise_object(otype, raw, inherited, live_value if isinstance(live_value, dict) else None)
         return out if out or f.default is not NO_DEFAULT else ABSENT
     if f.kind == "list" and isinstance(raw, list):
-        return _normalise_list(f, raw, inherited)
+        return _normalise_list(f, raw, inherited, live_value if isinstance(live_value, list) else [])
     if f.kind == "map" and isinstance(raw, dict):
         return dict(raw) if raw else ABSENT
     return normalise_scalar(f.kind, raw)
 
 
-def _normalise_list(f: Field, raw: list[Any], inherited: dict[str, Any]) -> Any:
+def _normalise_list(f: Field, raw: list[Any], inherited: dict[str, Any], live: list[Any]) -> Any:
     otype = f.object_type
     items = []
-    for item in raw:
+    for index, item in enumerate(raw):
         if item is None:
             continue
         if otype is not None and isinstance(item, dict):
-            items.append(_normalise_object(otype, item, inherited, None))
+            items.append(_normalise_object(otype, item, inherited, _live_item(f, item, index, live)))
         else:
             items.append(normalise_scalar(str(f.item), item))
     key = f.keyed_by
@@ -97,6 +99,16 @@ def _normalise_list(f: Field, raw: list[Any], inherited: dict[str, Any]) -> Any:
     if not items and f.empty_is_absent:
         return ABSENT  # reference 5.3 rule d: an absent list equals an empty one
     return items
+
+
+def _live_item(f: Field, item: dict[str, Any], index: int, live: list[Any]) -> Mapping[str, Any] | None:
+    """The live counterpart of a list item: same name in a name-keyed list, else same position."""
+    if f.keyed_by is not None:
+        key = item.get(f.keyed_by)
+        return next((x for x in live if isinstance(x, dict) and x.get(f.keyed_by) == key), None)
+    # Live lists are normalised already; a keyed list is sorted, a positional one keeps its order.
+    candidate = live[index] if index < len(live) else None
+    return candidate if isinstance(candidate, dict) else None
 
 
 def normalise_scalar(kind: str, raw: Any) -> Any:

@@ -81,7 +81,7 @@ VM_EXTENSION = ObjectType("VMExtension", (
     boolean("autoUpgradeMinorVersion"),
     boolean("enableAutomaticUpgrade"),
     mapping("settings"),
-    mapping("protectedSettings", secret=True),
+    mapping("protectedSettings", secret=True, write_only=True),
     array("provisionAfterExtensions", "str"),
 ))
 
@@ -162,12 +162,12 @@ START_TASK = ObjectType("BatchStartTask", (
 
 USER_ACCOUNT = ObjectType("UserAccount", (
     string("name", required=True, length=(1, None)),
-    string("password", required=True, secret=True),
+    string("password", required=True, secret=True, write_only=True),
     enum("elevationLevel", ("nonadmin", "admin"), default="nonadmin"),
     obj("linuxUserConfiguration", ObjectType("LinuxUserConfiguration", (
         integer("uid"),
         integer("gid"),
-        string("sshPrivateKey", secret=True),
+        string("sshPrivateKey", secret=True, write_only=True),
     ))),
     obj("windowsUserConfiguration", ObjectType("WindowsUserConfiguration", (
         enum("loginMode", ("batch", "interactive")),
@@ -178,8 +178,8 @@ MOUNT_CONFIGURATION = ObjectType("MountConfiguration", (
     obj("azureBlobFileSystemConfiguration", ObjectType("AzureBlobFileSystemConfiguration", (
         string("accountName", required=True, length=(1, None)),
         string("containerName", required=True, length=(1, None)),
-        string("accountKey", secret=True),
-        string("sasKey", secret=True),
+        string("accountKey", secret=True, write_only=True),
+        string("sasKey", secret=True, write_only=True),
         string("blobfuseOptions"),
         string("relativeMountPath", required=True, length=(1, None)),
         obj("identityReference", IDENTITY_REFERENCE),
@@ -194,11 +194,11 @@ MOUNT_CONFIGURATION = ObjectType("MountConfiguration", (
         string("source", required=True, length=(1, None)),
         string("relativeMountPath", required=True, length=(1, None)),
         string("mountOptions"),
-        string("password", required=True, secret=True),
+        string("password", required=True, secret=True, write_only=True),
     ))),
     obj("azureFileShareConfiguration", ObjectType("AzureFileShareConfiguration", (
         string("accountName", required=True, length=(1, None)),
-        string("accountKey", required=True, secret=True),
+        string("accountKey", required=True, secret=True, write_only=True),
         string("azureFileUrl", required=True, length=(1, None)),
         string("relativeMountPath", required=True, length=(1, None)),
         string("mountOptions"),

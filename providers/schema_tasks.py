@@ -61,7 +61,7 @@ DEFAULT_IDENTITY_ALTERNATIVES = ({"autoUser": {"scope": "pool", "elevationLevel"
 
 CONTAINER_REGISTRY = ObjectType("ContainerRegistryReference", (
     string("username"),
-    string("password", secret=True),
+    string("password", secret=True, write_only=True),
     string("registryServer", default="docker.io"),
     obj("identityReference", IDENTITY_REFERENCE),
 ))

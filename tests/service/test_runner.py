@@ -22,6 +22,7 @@ from batch_service.runner import (
     ProcessRunner,
     TaskLaunch,
     TaskOutcome,
+    container_argv,
     user_environment,
 )
 
@@ -34,12 +35,18 @@ def launch(tmp_path: Path, command_line: str, task_id: str = "t1", **fields: Any
 
 
 def run(task: TaskLaunch, cancel_after: float | None = None, runner: Any = None) -> TaskOutcome:
-    async def go() -> TaskOutcome:
+    async def go(runner: Any) -> TaskOutcome:
         cancel = asyncio.Event()
         if cancel_after is not None:
             asyncio.get_running_loop().call_later(cancel_after, cancel.set)
-        return await (runner or ProcessRunner()).run(task, cancel)
-    return asyncio.run(go())
+        return await runner.run(task, cancel)
+    if runner is not None:
+        return asyncio.run(go(runner))
+    own = ProcessRunner()
+    try:
+        return asyncio.run(go(own))
+    finally:
+        own.close()
 
 
 def read(task: TaskLaunch, name: str) -> str:
@@ -245,9 +252,12 @@ def test_output_files_whose_condition_does_not_apply_are_not_uploaded(tmp_path: 
 def test_container_task_without_a_runtime_fails_and_never_runs_on_the_host(tmp_path: Path) -> None:
     task = launch(tmp_path, "/bin/sh -c 'touch ran-on-host'", container_settings={"imageName": "ubuntu:22.04"})
     runner = ProcessRunner()
-    if asyncio.run(runner.container_runtime_available()):
-        pytest.skip("a container runtime works on this machine")
-    outcome = run(task, runner=runner)
+    try:
+        if asyncio.run(runner.container_runtime_available()):
+            pytest.skip("a container runtime works on this machine")
+        outcome = run(task, runner=runner)
+    finally:
+        runner.close()
     assert (outcome.exit_code, outcome.failure_kind) == (None, "preprocessing")
     assert outcome.failure_info is not None and outcome.failure_info["code"] == "ContainerRuntimeUnavailable"
     assert not (task.working_dir / "ran-on-host").exists()
@@ -276,3 +286,14 @@ def test_instant_runner_simulated_sleep_honours_cancel_and_wall_clock(tmp_path: 
     assert cancelled.failure_kind == "cancelled"
     timed_out = run(launch(tmp_path, "sleep 30", max_wall_clock_seconds=0.1), runner=InstantRunner())
     assert timed_out.failure_kind == "timeout"
+
+
+def test_container_command_mounts_the_node_and_passes_variables_by_name_only(tmp_path: Path) -> None:
+    task = launch(tmp_path, "python run.py", container_settings={"imageName": "python:3.11",
+                                                                "containerRunOptions": "--cpus 1"})
+    argv = container_argv(task, ["python", "run.py"], {"PATH": "/bin", "TOKEN": "s3cret"})
+    root = str(task.node.root_dir)
+    assert argv[:6] == ["docker", "run", "--rm", "--init", "-v", f"{root}:{root}"]
+    assert argv[6:8] == ["-w", str(task.working_dir)]
+    assert argv[8:] == ["-e", "TOKEN", "--cpus", "1", "python:3.11", "python", "run.py"]
+    assert "s3cret" not in " ".join(argv)

@@ -62,6 +62,16 @@ def test_exit_code_range_terminates_the_job_when_it_performs_exit_options(api: B
     assert (long["result"], long["failureInfo"]["code"]) == ("failure", "TaskEnded")
 
 
+def test_pre_processing_error_exit_options_terminate_the_job(api: BatchApi, name: str) -> None:
+    api.add_job({"id": name, "onTaskFailure": "performexitoptionsjobaction"})
+    api.add_task(name, {"id": "cannot-start", "commandLine": "no-such-program-anywhere",
+                        "exitConditions": {"preProcessingError": {"jobAction": "terminate"},
+                                           "default": {"jobAction": "none"}}})
+    job = api.wait_job(name, "completed")
+    assert job["executionInfo"]["terminateReason"] == "TaskFailed"
+    assert api.task(name, "cannot-start")["executionInfo"]["failureInfo"]["code"] == "CommandProgramNotFound"
+
+
 def test_exit_code_job_action_disable_disables_the_job(api: BatchApi, name: str) -> None:
     api.add_job({"id": name, "onTaskFailure": "performexitoptionsjobaction"})
     api.add_task(name, {"id": "bad", "commandLine": "/bin/sh -c 'exit 9'",
@@ -141,6 +151,19 @@ def test_disable_with_wait_lets_running_tasks_finish_first(api: BatchApi, name: 
     assert seconds(job["stateTransitionTime"]) >= seconds(task["executionInfo"]["endTime"])
 
 
+def test_deleting_a_job_kills_its_running_tasks(api: BatchApi, name: str) -> None:
+    api.add_job({"id": name})
+    api.add_task(name, {"id": "doomed", "commandLine": "/bin/sh -c 'echo $$ > pid.txt; exec sleep 30'"})
+    api.wait_task(name, "doomed", "running")
+    pid = int(wait_for(lambda: api.call("GET", f"/jobs/{name}/tasks/doomed/files/wd/pid.txt").text,
+                       lambda text: text.strip().isdigit(), 10, "the pid file"))
+    api.call("DELETE", f"/jobs/{name}", expect=202)
+    wait_for(lambda: api.call("GET", f"/jobs/{name}").status_code, lambda status: status == 404, 10,
+             "the job to be gone")
+    wait_for(lambda: Path(f"/proc/{pid}").exists(), lambda alive: not alive, 10, f"process {pid} to end")
+    assert not (api.service.data_dir / "node" / "workitems" / name).exists()
+
+
 def test_job_manager_completion_terminates_the_job(api: BatchApi, name: str) -> None:
     api.add_job({"id": name, "jobManagerTask": {"id": "manager", "commandLine": "/bin/sh -c 'echo managing'"}})
     job = api.wait_job(name, "completed")
@@ -178,6 +201,16 @@ def test_preparation_runs_once_per_node_and_release_runs_when_the_job_ends(api: 
     # The release task sleeps a second: the job is completed only after it finished (section 6.7).
     assert job["previousState"] == "terminating"
     assert seconds(job["stateTransitionTime"]) - seconds(job["previousStateTransitionTime"]) >= 0.9
+
+
+def test_preparation_runs_on_each_node_the_job_uses(api: BatchApi, name: str) -> None:
+    _pool_job(api, name, {"targetDedicatedNodes": 2, "taskSlotsPerNode": 1},
+              jobPreparationTask={"commandLine": f"/bin/sh -c 'echo $AZ_BATCH_NODE_ID >> "
+                                                 f"$AZ_BATCH_NODE_SHARED_DIR/{name}.txt'"})
+    api.add_tasks(name, [{"id": f"t{n}", "commandLine": "/bin/sleep 0.2"} for n in range(4)])
+    nodes = {task["nodeInfo"]["nodeId"] for task in api.wait_tasks(name)}
+    prepared = (api.service.data_dir / "node" / "shared" / f"{name}.txt").read_text().split()
+    assert len(nodes) == 2 and sorted(prepared) == sorted(nodes)
 
 
 def test_failed_preparation_with_wait_for_success_keeps_tasks_off_the_node(api: BatchApi, name: str) -> None:

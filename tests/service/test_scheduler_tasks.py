@@ -100,6 +100,15 @@ def test_http_resource_files_are_downloaded_into_the_working_directory(api: Batc
     assert api.file(job_id, "download", "wd/data/input.txt") == "resource payload\n"
 
 
+def test_resource_file_path_escaping_the_task_is_refused(api: BatchApi, job_id: str) -> None:
+    # Validation refuses it at create time; the runner refuses it again at run time (test_runner.py).
+    body = {"id": "escape", "commandLine": "/bin/true",
+            "resourceFiles": [{"httpUrl": "http://127.0.0.1:9/payload", "filePath": "../../escaped"}]}
+    response = api.call("POST", f"/jobs/{job_id}/tasks", body)
+    assert (response.status_code, response.json()["code"]) == (400, "InvalidPropertyValue")
+    assert {"key": "PropertyName", "value": "resourceFiles[0].filePath"} in response.json()["values"]
+
+
 def test_blob_sources_outputs_and_containers_fail_clearly(api: BatchApi, job_id: str) -> None:
     api.add_task(job_id, {"id": "blob-source", "commandLine": "/bin/true", "resourceFiles": [
         {"storageContainerUrl": "https://acct.blob.core.windows.net/data?sig=secret", "filePath": "data"}]})

@@ -179,3 +179,12 @@ def test_pools_through_the_sdk(sdk: BatchClient, uid: str) -> None:
     sdk.begin_delete_pool(uid, polling_interval=0).result()
     with pytest.raises(ResourceNotFoundError):
         sdk.get_pool(uid)
+
+
+def test_sdk_signature_over_time_out_and_bodiless_posts_is_accepted(sdk: BatchClient, uid: str) -> None:
+    # The SDK signs query names as sent (`timeOut`) and Content-Length "0" for a bodiless POST (section 8.2).
+    _new_job(sdk, uid)
+    assert sdk.get_job(uid, service_timeout=30).id == uid
+    sdk.begin_disable_job(uid, models.BatchJobDisableOptions(disable_tasks="wait"), polling_interval=0).result()
+    sdk.begin_enable_job(uid, service_timeout=30, polling_interval=0).result()
+    assert sdk.get_job(uid).state == models.BatchJobState.ACTIVE

@@ -399,3 +399,31 @@ def test_a_pool_user_password_in_an_added_auto_pool_is_never_shown() -> None:
     plan = diff_job(spec, _live_job(_job()))
     assert "spec.poolInfo.autoPoolSpecification" in plan.replaces
     _assert_hidden(plan, PASSWORD, ENV_VALUE)
+
+
+def test_a_registry_password_the_service_does_not_report_is_not_a_change() -> None:
+    settings: dict[str, Any] = {"imageName": "ubuntu",
+                                "registry": {"registryServer": "r.io", "username": "u", "password": PASSWORD}}
+    live_settings = copy.deepcopy(settings)
+    del live_settings["registry"]["password"]
+    plan = diff_task(_task(containerSettings=settings), _live_task(_task(containerSettings=live_settings)))
+    assert plan.changes == []
+
+
+def test_auto_pool_credentials_the_service_does_not_report_are_not_a_change() -> None:
+    spec = _example("job-create-full.json")
+    pool = spec["poolInfo"]["autoPoolSpecification"]["pool"]
+    pool["userAccounts"] = [{"name": "b", "password": PASSWORD}, {"name": "a", "password": PASSWORD}]
+    pool["mountConfiguration"] = [{"azureFileShareConfiguration": {
+        "accountName": "acct", "accountKey": PASSWORD, "azureFileUrl": "https://acct.file.core.windows.net/s",
+        "relativeMountPath": "s"}}]
+    live = _live_job(spec)
+    live_pool = live["poolInfo"]["autoPoolSpecification"]["pool"]
+    live_pool["userAccounts"] = [{"name": "a", "elevationLevel": "nonadmin"}, {"name": "b"}]
+    del live_pool["mountConfiguration"][0]["azureFileShareConfiguration"]["accountKey"]
+    assert diff_job(spec, live).changes == []
+    live_pool["userAccounts"][0]["name"] = "c"
+    plan = diff_job(spec, live)
+    assert plan.replaces and all(p.startswith("spec.poolInfo.autoPoolSpecification.pool.userAccounts[")
+                                 for p in plan.replaces)
+    _assert_hidden(plan, PASSWORD)

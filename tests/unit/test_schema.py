@@ -99,6 +99,12 @@ def test_secret_fields_are_the_credentials_urls_and_environment_values() -> None
     assert expected <= secret
 
 
+def test_credentials_the_service_may_hide_are_write_only_and_secret() -> None:
+    write_only = {path.rsplit(".", 1)[-1] for path, f in _all_fields() if f.write_only}
+    assert write_only == {"password", "sshPrivateKey", "accountKey", "sasKey", "protectedSettings"}
+    assert all(f.secret for _, f in _all_fields() if f.write_only)
+
+
 def test_rule_for_takes_the_outermost_rule_on_the_path() -> None:
     jm = schema.rule_for("job", ["jobManagerTask", "constraints", "maxWallClockTime"])
     assert (jm.rule, jm.owner) == (schema.REPLACE, "jobManagerTask")
