@@ -21,8 +21,8 @@ import httpx
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from providers.auth import SharedKeyAuth  # noqa: E402
-from tests.support.service import start_service  # noqa: E402
+from providers.auth import SharedKeyAuth  # importable once PROJECT is on sys.path
+from tests.support.service import start_service
 
 COMMAND = "/bin/true"
 TARGET_RATIO = 0.5
@@ -45,29 +45,26 @@ async def bare_loop(count: int, concurrency: int) -> float:
 
 def through_service(count: int, slots: int, timeout: float) -> float:
     """Seconds from the first add-collection call until every task is completed, over the REST API."""
-    with tempfile.TemporaryDirectory(prefix="bench-tasks-") as scratch:
-        with start_service(Path(scratch) / "svc", "--runner", "process", "--max-slots", str(slots)) as service:
-            client = httpx.Client(base_url=service.endpoint, timeout=30, params={"api-version": "2025-06-01"},
-                                  auth=SharedKeyAuth(service.account_name, service.account_key))
-            with client:
-                client.post("/jobs", json={"id": "bench", "poolInfo": {"poolId": "local"}}).raise_for_status()
-                tasks = [{"id": f"t{n:05d}", "commandLine": COMMAND} for n in range(count)]
-                began = time.perf_counter()
-                for start in range(0, count, 100):
-                    client.post("/jobs/bench/addtaskcollection",
-                                json={"value": tasks[start:start + 100]}).raise_for_status()
-                deadline = began + timeout
-                while True:
-                    counts = client.get("/jobs/bench/taskcounts").raise_for_status().json()["taskCounts"]
-                    if counts["completed"] >= count:
-                        elapsed = time.perf_counter() - began
-                        break
-                    if time.perf_counter() > deadline:
-                        raise TimeoutError(f"only {counts['completed']} of {count} tasks completed in {timeout}s")
-                    time.sleep(0.25)  # each count walks every task of the job
-                if counts["failed"]:
-                    raise RuntimeError(f"{counts['failed']} tasks failed")
-                return elapsed
+    with tempfile.TemporaryDirectory(prefix="bench-tasks-") as scratch, \
+            start_service(Path(scratch) / "svc", "--runner", "process", "--max-slots", str(slots)) as service, \
+            httpx.Client(base_url=service.endpoint, timeout=30, params={"api-version": "2025-06-01"},
+                         auth=SharedKeyAuth(service.account_name, service.account_key)) as client:
+        client.post("/jobs", json={"id": "bench", "poolInfo": {"poolId": "local"}}).raise_for_status()
+        tasks = [{"id": f"t{n:05d}", "commandLine": COMMAND} for n in range(count)]
+        began = time.perf_counter()
+        for start in range(0, count, 100):
+            client.post("/jobs/bench/addtaskcollection", json={"value": tasks[start:start + 100]}).raise_for_status()
+        while True:
+            counts = client.get("/jobs/bench/taskcounts").raise_for_status().json()["taskCounts"]
+            if counts["completed"] >= count:
+                elapsed = time.perf_counter() - began
+                break
+            if time.perf_counter() > began + timeout:
+                raise TimeoutError(f"only {counts['completed']} of {count} tasks completed in {timeout}s")
+            time.sleep(0.25)  # each count walks every task of the job
+        if counts["failed"]:
+            raise RuntimeError(f"{counts['failed']} tasks failed")
+        return elapsed
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ success (the earlier attempt landed).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from providers._base import BatchProvider, ProviderFailure, announce, connection
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
 from providers.factories import TaskFactory
-from providers.job import BatchJob
+from providers.job import BatchJob, is_plain
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 
@@ -54,7 +55,7 @@ class BatchTaskCollectionProvider(BatchProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every task body, ids unique (case-insensitively) within the collection."""
-        tasks = news.get("tasks")
+        tasks = decode_tasks(news.get("tasks"))
         if contains_unknown(tasks) or contains_unknown(news.get("job_rules")):
             return CheckResult(news, [])
         if not isinstance(tasks, list):
@@ -72,7 +73,7 @@ class BatchTaskCollectionProvider(BatchProvider):
             if key in seen:
                 failures.append(CheckFailure("", f"tasks[{index}].id: {task.get('id')!r} appears twice [rule: unique]"))
             seen.add(key)
-        return CheckResult({**news, "tasks": coerced}, failures[:50])
+        return CheckResult({**news, "tasks": encode_tasks(coerced)}, failures[:50])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the desired set with the live tasks; preview prints how many of each change."""
@@ -89,7 +90,7 @@ class BatchTaskCollectionProvider(BatchProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Add every task in chunks, then (if asked) let the job end when its tasks end."""
         job_id = props["job_id"]
-        TaskBatcher(connection(), job_id).add(props["tasks"])
+        TaskBatcher(connection(), job_id).add(decode_tasks(props["tasks"]))
         _complete_job_if_asked(props)
         return CreateResult(f"{job_id}/{props['name']}", _outputs(props))
 
@@ -114,11 +115,24 @@ class BatchTaskCollectionProvider(BatchProvider):
         return ReadResult(id_, public(props))
 
 
+def encode_tasks(tasks: Any) -> Any:
+    """The task list as one compact JSON string: the engine moves one string, not 10,000 objects, through
+    every RPC and into the state (that alone took most of a 10,000-task `up`)."""
+    return json.dumps(tasks, separators=(",", ":"), sort_keys=True) if isinstance(tasks, list) else tasks
+
+
+def decode_tasks(tasks: Any) -> Any:
+    """The task list from its JSON string (a list passes through; unknowns stay unknown)."""
+    if isinstance(tasks, str) and tasks.startswith("["):
+        return json.loads(tasks)
+    return tasks
+
+
 def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
     """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged."""
     client, job_id = connection(), news["job_id"]
     live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
-    desired = {str(t["id"]).lower(): t for t in news["tasks"]}
+    desired = {str(t["id"]).lower(): t for t in decode_tasks(news["tasks"])}
     ours = {str(i).lower() for i in (olds.get("task_ids") or [])}
     retry_default = _base_retry(news)
     plan = SetPlan(delete=[live[k]["id"] for k in sorted(ours & live.keys()) if k not in desired])
@@ -159,8 +173,9 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
 def _outputs(props: dict[str, Any]) -> dict[str, Any]:
     outs = {k: props.get(k) for k in ("name", "job_id", "job_instance", "job_rules")}
     outs.update(_options(props))
-    outs["task_ids"] = [t["id"] for t in props["tasks"]]
-    outs["task_count"] = len(props["tasks"])
+    tasks = decode_tasks(props["tasks"])
+    outs["task_ids"] = [t["id"] for t in tasks]
+    outs["task_count"] = len(tasks)
     wait = props.get("wait")
     outs.update(wait_for_tasks(connection(), props["job_id"], outs["task_ids"], wait, MAX_EXPORTED_EXIT_CODES)
                 if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
@@ -188,7 +203,9 @@ class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
             job_id = job_id if job_id is not None else job.known_id
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
         props = {
-            "name": name, "job_id": job_id, "tasks": mark_secret_spec("task", bodies), "wait": wait_for_completion,
+            "name": name, "job_id": job_id, "wait": wait_for_completion,
+            "tasks": mark_secret_spec("task", encode_tasks(bodies) if is_plain(bodies)
+                                      else pulumi.Output.from_input(bodies).apply(encode_tasks)),
             "job_instance": job.instance_key if job is not None else None,
             "job_rules": job.known_rules if job is not None else None,
             "complete_job": job.defer_completion if job is not None else False,  # type: ignore[attr-defined]

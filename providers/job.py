@@ -202,20 +202,20 @@ class BatchJob(Resource, module="batch", name="Job"):
         }
         super().__init__(BatchJobProvider(), name, props, opts)
         # Known while the program runs, so tasks need not wait for (possibly unknown) outputs in preview.
-        plain = spec if _is_plain(spec) else None
+        plain = spec if is_plain(spec) else None
         self.known_id: pulumi.Input[str] = plain["id"] if plain else self.job_id
         self.known_rules: pulumi.Input[dict[str, Any]] = job_rules(plain) if plain else self.spec.apply(job_rules)
         self.instance_key: pulumi.Input[str] = (replace_fingerprint(plain) if plain else self.creation_time)
 
 
-def _is_plain(value: Any) -> bool:
+def is_plain(value: Any) -> bool:
     """True when a value holds no pulumi.Output anywhere."""
     if isinstance(value, pulumi.Output):
         return False
     if isinstance(value, dict):
-        return all(_is_plain(v) for v in value.values())
+        return all(is_plain(v) for v in value.values())
     if isinstance(value, list):
-        return all(_is_plain(v) for v in value)
+        return all(is_plain(v) for v in value)
     return True
 
 

@@ -7,6 +7,7 @@ any sensitive value in `Output.secret` before registering it: state stores it en
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,12 @@ def is_sas_url(value: Any) -> bool:
 
 
 def has_sensitive_values(value: Any) -> bool:
-    """True when a (plain) spec holds a credential or a SAS URL anywhere."""
+    """True when a (plain) spec holds a credential or a SAS URL anywhere (also inside a JSON string)."""
+    if isinstance(value, str) and value.startswith(("[", "{")):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
     if isinstance(value, dict):
         for key, item in value.items():
             if key in SECRET_FIELDS and item not in (None, ""):

@@ -1,0 +1,145 @@
+"""Benchmarks for many tasks (issue 6), each next to its baseline in the same run, same local service.
+
+    .venv/bin/python benchmarks/bench_collections.py [--tasks 10000] [--resources 200]
+
+(a) `pulumi up` of a --tasks task BatchTaskCollection vs the official azure-batch SDK's `create_tasks` of the
+    same tasks (target: ≥ 1.0× the SDK's throughput);
+(b) a no-op `pulumi preview` of 1 job + --resources BatchTask resources minus a no-op preview of an empty
+    program, per resource (target: ≤ 10 ms);
+(c) peak memory (VmHWM) of the dynamic-provider process while it reconciles the --tasks collection (target:
+    ≤ 200 MB).
+The service runs with `--runner none` so tasks are stored, not run: this measures the control plane.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+import pulumi  # noqa: E402
+
+from providers import BatchJob, BatchTask, BatchTaskCollection, ParametricSweep  # noqa: E402
+from tests.support.service import RunningService, start_service  # noqa: E402
+from tests.support.stacks import StackRun, new_stack  # noqa: E402
+
+
+def sweep(count: int) -> list[dict[str, Any]]:
+    """`count` small tasks with zero-padded ids."""
+    return ParametricSweep({"id": "t{i:05d}", "commandLine": "/bin/echo {i}"}, {"i": range(count)}).expand()
+
+
+class PeakMemory:
+    """Samples VmHWM of every `python -m pulumi.dynamic` process until stopped; keeps the largest (kB)."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            for proc in Path("/proc").iterdir():
+                try:
+                    if b"pulumi.dynamic" not in (proc / "cmdline").read_bytes():
+                        continue
+                    for line in (proc / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except (OSError, ValueError):
+                    continue
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def bench_sdk(service: RunningService, tasks: list[dict[str, Any]]) -> float:
+    """Seconds for the official SDK to add the tasks to a fresh job."""
+    from azure.batch import BatchClient
+    from azure.batch.models import BatchJobCreateOptions, BatchPoolInfo, BatchTaskCreateOptions
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    client = BatchClient(service.endpoint, AzureNamedKeyCredential(service.account_name, service.account_key))
+    client.create_job(BatchJobCreateOptions(id="bench-sdk", pool_info=BatchPoolInfo(pool_id="local")))
+    bodies = [BatchTaskCreateOptions(id=t["id"], command_line=t["commandLine"]) for t in tasks]
+    seconds = timed(lambda: client.create_tasks("bench-sdk", bodies))
+    client.close()
+    return seconds
+
+
+def bench_collection(tmp: Path, service: RunningService, tasks: list[dict[str, Any]]) -> tuple[float, int, StackRun]:
+    """Seconds of `pulumi up` creating a job + the collection, and the provider's peak memory (kB)."""
+    def program() -> None:
+        job = BatchJob("job", spec={"id": "bench-collection", "poolInfo": {"poolId": "local"}})
+        BatchTaskCollection("sweep", job=job, tasks=tasks)
+
+    run = new_stack(tmp / "collection", service, program)
+    with PeakMemory() as memory:
+        seconds = timed(run.up)
+        run.preview(expect_no_changes=True)
+    return seconds, memory.peak_kb, run
+
+
+def bench_preview(tmp: Path, service: RunningService, resources: int) -> tuple[float, float]:
+    """Seconds of a no-op preview with 1 job + `resources` tasks, and of an empty program."""
+    def program() -> None:
+        job = BatchJob("job", spec={"id": "bench-preview", "poolInfo": {"poolId": "local"}})
+        for n in range(resources):
+            BatchTask(f"task-{n}", job=job, spec={"id": f"task-{n}", "commandLine": "/bin/true"})
+
+    def empty() -> None:
+        pulumi.export("nothing", 0)
+
+    run = new_stack(tmp / "preview", service, program, extra_env={"PULUMI_SKIP_CHECKPOINTS": "true"})
+    run.up()
+    full = min(timed(lambda: run.preview(expect_no_changes=True)) for _ in range(2))
+    run.stack.destroy(color="never")
+    bare = new_stack(tmp / "empty", service, empty)
+    bare.up()
+    baseline = min(timed(lambda: bare.preview(expect_no_changes=True)) for _ in range(2))
+    return full, baseline
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=10000)
+    parser.add_argument("--resources", type=int, default=200)
+    args = parser.parse_args()
+    tasks = sweep(args.tasks)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        with start_service(tmp / "svc", "--runner", "none") as service:
+            sdk_s = bench_sdk(service, tasks)
+            up_s, peak_kb, run = bench_collection(tmp, service, tasks)
+            full_s, empty_s = bench_preview(tmp, service, args.resources)
+            run.stack.destroy(color="never")
+    per_resource_ms = (full_s - empty_s) / (args.resources + 1) * 1000
+    print(f"(a) {args.tasks} tasks: azure-batch SDK create_tasks {sdk_s:.2f} s ({args.tasks / sdk_s:.0f} tasks/s); "
+          f"pulumi up of a BatchTaskCollection {up_s:.2f} s ({args.tasks / up_s:.0f} tasks/s); "
+          f"ratio {sdk_s / up_s:.2f}x the SDK's throughput (target >= 1.0)")
+    print(f"(b) no-op preview: 1 job + {args.resources} BatchTask {full_s:.2f} s, empty program {empty_s:.2f} s; "
+          f"{per_resource_ms:.1f} ms per resource (target <= 10)")
+    print(f"(c) peak memory of the provider process reconciling {args.tasks} tasks: {peak_kb / 1024:.0f} MB "
+          f"(target <= 200)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
