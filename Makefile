@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 BATCH_PORT ?= 8765
 
-.PHONY: up down test install toolchain service service-stop preview refresh drift bench lint clean
+.PHONY: up down test install toolchain service service-stop preview refresh drift logs bench lint clean
 
 up: install toolchain service ## install everything, start the local Batch service, pulumi up the dev stack
 	$(PY) -m deploy up --stack $(STACK)
@@ -23,6 +23,10 @@ refresh: install toolchain service
 
 drift: install toolchain service ## non-zero exit when the live service differs from the stack
 	$(PY) -m deploy drift --stack $(STACK)
+
+logs: install toolchain ## a task's stdout/stderr: make logs TASK=job/task [STACK=dev] [FOLLOW=1]
+	@test -n "$(TASK)" || { echo "usage: make logs TASK=job/task [STACK=dev] [FOLLOW=1]"; exit 2; }
+	$(PY) -m deploy logs $(TASK) --stack $(STACK) $(if $(FOLLOW),--follow)
 
 test: install toolchain ## unit, service and end-to-end tests (real engine, real service)
 	$(PY) -m pytest
@@ -45,7 +49,7 @@ service-stop: install
 	$(PY) -m deploy service stop
 
 bench: install toolchain
-	$(PY) benchmarks/run_all.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: install
 	$(VENV)/bin/ruff check providers batch_service deploy tests

@@ -1,8 +1,8 @@
 """Run one task attempt: as real processes on this machine (ProcessRunner) or doing no work (InstantRunner).
 
 A runner knows nothing of jobs, pools or the store: the scheduler hands it a TaskLaunch and gets a TaskOutcome
-back. Batch facts cited from ../shared/reference/batch-api.md: section 3 (task fields) and 10 (what a task
-sees on a compute node).
+back. Resource and output files are in runner_files.py. Batch facts cited from
+../shared/reference/batch-api.md: section 3 (task fields) and 10 (what a task sees on a compute node).
 """
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ from batch_service.runner_files import (
 
 TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
 
+SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
 # stays out of the task's environment.
-SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
 
 

@@ -1,4 +1,5 @@
-"""`python -m deploy up|preview|refresh|drift|destroy|outputs --stack NAME` and `service start|stop|status`."""
+"""`python -m deploy up|preview|refresh|drift|destroy|outputs --stack NAME`, `service start|stop|status`,
+and `logs JOB/TASK [--stack NAME] [--follow]`."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ import sys
 
 from pulumi import automation as auto
 
-from deploy import service_control
+from deploy import logs, service_control
 from deploy.stacks import open_stack
 
 
@@ -52,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     svc = sub.add_parser("service", help="the local Batch service in the background")
     svc.add_argument("action", choices=["start", "stop", "status"])
     svc.add_argument("--port", type=int, default=8765)
+    log_args = sub.add_parser("logs", help="print a task's stdout/stderr (--follow: until it completes)")
+    log_args.add_argument("task", metavar="JOB/TASK")
+    log_args.add_argument("--stack", default="dev")
+    log_args.add_argument("--follow", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "logs":
+        return logs.run_logs(args.task, args.stack, args.follow, open_stack, service_control.service_env())
     if args.command == "service":
         if args.action == "start":
             service_control.start(args.port)

@@ -11,6 +11,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from providers import _base
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.diff import DiffPlan, diff_job
+from providers.policy import policy_failures
 from providers.errors import Exists, TransportError
 from providers.schema import REPLACE, check_job, check_transition, coerce_numbers, rule_for
 from providers.secrets import mark_secret_spec
@@ -38,6 +39,7 @@ class BatchJobProvider(BatchProvider):
         if not problems and isinstance(old_spec, dict) and not contains_unknown(old_spec):
             problems = check_transition("job", old_spec, spec)
         failures = _base.failures_from(problems)
+        failures += policy_failures("job", spec)
         if news.get("defer_completion") and news.get("wait"):
             failures.append(pulumi.dynamic.CheckFailure("", "wait_for_completion: a job whose completion is "
                             "deferred to its task collection would wait forever; wait on the collection"))

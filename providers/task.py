@@ -11,6 +11,7 @@ from providers._base import BatchProvider, ProviderFailure, announce, connection
 from providers.diff import DiffPlan, diff_task
 from providers.errors import Conflict, Exists, NotFound, TransportError
 from providers.job import BatchJob
+from providers.policy import policy_failures
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, live_task_spec
@@ -34,6 +35,7 @@ class BatchTaskProvider(BatchProvider):
         rules = news.get("job_rules")
         job = rules if isinstance(rules, dict) and not contains_unknown(rules) else None
         failures = _base.failures_from(check_task(spec, job))
+        failures += policy_failures("task", spec)
         if not isinstance(news.get("job_id"), str) or not news.get("job_id"):
             failures.append(pulumi.dynamic.CheckFailure("", "job_id: required (the id of the task's job)"))
         return CheckResult({**news, "spec": spec}, failures)
