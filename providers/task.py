@@ -15,7 +15,7 @@ from providers.policy import policy_failures
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, live_task_spec
-from providers.waiting import WaitRule, task_outcome, wait_for_task
+from providers.waiting import WaitRule, read_tails, task_outcome, wait_for_task
 
 # Inputs that change what the resource is without being part of the REST body.
 _IDENTITY_KEYS = ("job_id", "job_instance")
@@ -102,6 +102,8 @@ class BatchTaskProvider(BatchProvider):
         if live is None:
             return ReadResult(None, {})
         spec = old_spec if not _plan_against(old_spec, live, props).has_changes else live_task_spec(live)
+        if props.get("wait") and live.get("state") == "completed":
+            live["_tails"] = read_tails(connection(), job_id, live["id"])
         outs = _outputs({**public(props), "spec": spec}, live)
         inputs = {k: props[k] for k in ("job_id", "job_instance", "job_rules", "adopt", "wait") if k in props}
         return ReadResult(id_, outs, inputs={**inputs, "spec": spec})

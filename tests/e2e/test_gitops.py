@@ -1,8 +1,10 @@
 """GitOps gates through the real engine against the local service: drift gate, policy at preview, task logs."""
 from __future__ import annotations
 
+import gc
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -73,12 +75,21 @@ def violating_job() -> Callable[[], None]:
                 "nodeAgentSKUId": "batch.node.ubuntu 24.04"}}}})
 
 
+def collect_aborted_program() -> None:
+    """Collect the event loop the SDK's inline-program server leaves unclosed when the engine aborts a preview
+    on a check failure (pulumi/automation/_server.py), here rather than as a ResourceWarning in a later test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
 def test_policy_from_batch_policy_refuses_the_preview_and_the_same_program_passes_without_it(
         tmp_path: Path, service: RunningService) -> None:
     strict = new_stack(tmp_path / "strict", service, violating_job(), extra_env={"BATCH_POLICY": json.dumps(POLICY)})
     with pytest.raises(auto.errors.CommandError) as refused:
         strict.preview()
     text = strict.text + str(refused.value)
+    collect_aborted_program()
     assert ("policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
             "this stack does not allow admin tasks") in text
     for rule in POLICY:
