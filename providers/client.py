@@ -151,9 +151,10 @@ class BatchClient:
         outcome = self._policy.run(method, attempt)
         if outcome.response is not None and outcome.response.is_success:
             return outcome.response
-        self._raise_for_outcome(method, url, action, outcome)
+        self._raise_for_outcome(method, url, action, outcome, fixed["client-request-id"])
 
-    def _raise_for_outcome(self, method: str, url: str, action: str, outcome: Outcome) -> NoReturn:
+    def _raise_for_outcome(self, method: str, url: str, action: str, outcome: Outcome,
+                           request_id: str) -> NoReturn:
         """The one place transport failures and error responses become our exceptions."""
         result = outcome.result
         error: BatchClientError
@@ -162,7 +163,7 @@ class BatchClient:
         else:
             error = TransportError(method, redact_url(url), _describe_transport_error(result),
                                    maybe_applied=not was_never_sent(result), action=action,
-                                   attempts=outcome.attempts)
+                                   attempts=outcome.attempts, request_id=request_id)
         if outcome.gave_up == "deadline":
             raise DeadlineExceeded(action, outcome.elapsed, f"{outcome.attempts} attempt(s), last: {error}",
                                    last_error=error) from error

@@ -133,7 +133,8 @@ class TransportError(BatchClientError):
     """Raised when no complete response arrived (connect, read or write failure, timeout)."""
 
     def __init__(self, method: str, path: str, reason: str, *, maybe_applied: bool,
-                 action: str | None = None, attempts: int = 1) -> None:
+                 action: str | None = None, attempts: int = 1, request_id: str | None = None) -> None:
+        self.request_id = request_id
         self.method = method
         self.path = path
         self.reason = reason
@@ -143,7 +144,8 @@ class TransportError(BatchClientError):
         prefix = f"{action}: " if action else ""
         applied = ("the request was sent, so the server may have acted on it" if maybe_applied
                    else "the request was not sent")
-        super().__init__(f"{prefix}{method} {path}: {reason} after {attempts} attempt(s); {applied}")
+        rid = f" (client-request-id {request_id})" if request_id else ""
+        super().__init__(f"{prefix}{method} {path}: {reason} after {attempts} attempt(s); {applied}{rid}")
 
 
 class DeadlineExceeded(BatchClientError):

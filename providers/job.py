@@ -222,13 +222,19 @@ def is_plain(value: Any) -> bool:
 
 
 def job_rules(job_spec: dict[str, Any]) -> dict[str, Any]:
-    """The job fields a task's cross-field rules need (dependsOn, jobAction, inherited retry count)."""
+    """The job fields a task's cross-field rules need: dependsOn, jobAction, reserved JP/JR ids, container
+    pools, and the retry count a task inherits."""
     constraints = job_spec.get("constraints") or {}
-    return {
+    rules: dict[str, Any] = {
         "usesTaskDependencies": bool(job_spec.get("usesTaskDependencies", False)),
         "onTaskFailure": str(job_spec.get("onTaskFailure", "noaction")).lower(),
         "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0),
+        "poolInfo": job_spec.get("poolInfo"),
     }
+    for key, default_id in (("jobPreparationTask", "jobpreparation"), ("jobReleaseTask", "jobrelease")):
+        if isinstance(job_spec.get(key), dict):
+            rules[key] = {"id": job_spec[key].get("id", default_id)}
+    return rules
 
 
 def replace_fingerprint(spec: dict[str, Any]) -> str:

@@ -120,6 +120,9 @@ def test_disable_with_requeue_puts_running_tasks_back_and_enable_runs_them(api: 
     api.add_task(name, {"id": "requeued", "commandLine": "/bin/sh -c 'echo x >> runs.txt; [ $(wc -l < runs.txt) -ge 2 ] "
                                                           "|| exec sleep 30'"})
     api.wait_task(name, "requeued", "running")
+    # "running" starts before the command does (batch-api.md 6.3): disable only once the first run wrote.
+    wait_for(lambda: api.call("GET", f"/jobs/{name}/tasks/requeued/files/wd/runs.txt"),
+             lambda response: response.status_code == 200 and response.text == "x\n", 20, "the first run")
     api.call("POST", f"/jobs/{name}/disable", {"disableTasks": "requeue"}, expect=202)
     api.wait_job(name, "disabled")
     task = api.task(name, "requeued")
