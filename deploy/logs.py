@@ -10,9 +10,8 @@ import codecs
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pulumi import automation as auto
 

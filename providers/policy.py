@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
@@ -40,7 +40,7 @@ def load_policy(config: Any = None, environ: Mapping[str, str] = os.environ) -> 
         return {}
     value = json.loads(raw) if isinstance(raw, str) else raw
     if not isinstance(value, dict):
-        raise ValueError("must be a JSON object of rules")
+        raise TypeError("must be a JSON object of rules")
     return value
 
 
@@ -118,7 +118,7 @@ def policy_failures(kind: str, spec: dict[str, Any], policy: Mapping[str, Any] |
     if policy is None:
         try:
             policy = load_policy(_base._stack_config)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             return [CheckFailure("", f"policy: stack config '{POLICY_CONFIG_KEY}' / {POLICY_ENV} is not "
                                      f"valid: {error}")]
     failures: list[CheckFailure] = []

@@ -5,8 +5,9 @@ import gc
 import json
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from pulumi import automation as auto
@@ -76,8 +77,8 @@ def violating_job() -> Callable[[], None]:
 
 
 def collect_aborted_program() -> None:
-    """Collect the event loop the SDK's inline-program server leaves unclosed when the engine aborts a preview
-    on a check failure (pulumi/automation/_server.py), here rather than as a ResourceWarning in a later test."""
+    """Collect the unclosed event loop and sockets the in-process inline-program server leaves behind after a
+    preview refused in check, here rather than as a ResourceWarning failing whichever test runs next."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -89,7 +90,6 @@ def test_policy_from_batch_policy_refuses_the_preview_and_the_same_program_passe
     with pytest.raises(auto.errors.CommandError) as refused:
         strict.preview()
     text = strict.text + str(refused.value)
-    collect_aborted_program()
     assert ("policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
             "this stack does not allow admin tasks") in text
     for rule in POLICY:
@@ -101,6 +101,7 @@ def test_policy_from_batch_policy_refuses_the_preview_and_the_same_program_passe
     preview = relaxed.preview()
     assert preview.change_summary == {"create": 2}
     assert "policy " not in relaxed.text
+    collect_aborted_program()
 
 
 @pytest.fixture()

@@ -48,19 +48,19 @@ def violating(change: str) -> dict[str, Any]:
 
 CASES = [
     ({"requireMaxWallClockTime": True}, "no-wallclock",
-     "policy requireMaxWallClockTime: spec.constraints.maxWallClockTime is not set; this stack requires every "
-     "job to have one"),
+     ("policy requireMaxWallClockTime: spec.constraints.maxWallClockTime is not set; this stack requires every "
+     "job to have one")),
     ({"forbidAdminElevation": True}, "admin",
-     "policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
-     "this stack does not allow admin tasks"),
+     ("policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
+     "this stack does not allow admin tasks")),
     ({"allowedVmSizes": ["standard_d2s_v3"]}, "vm-size",
-     "policy allowedVmSizes: spec.poolInfo.autoPoolSpecification.pool.vmSize is 'standard_nc24'; "
-     "allowed: standard_d2s_v3"),
+     ("policy allowedVmSizes: spec.poolInfo.autoPoolSpecification.pool.vmSize is 'standard_nc24'; "
+     "allowed: standard_d2s_v3")),
     ({"priorityRange": [-100, 100]}, "priority",
      "policy priorityRange: spec.priority is 900; this stack allows -100 to 100"),
     ({"maxTaskRetryCountLimit": 5}, "retries",
-     "policy maxTaskRetryCountLimit: spec.poolInfo.autoPoolSpecification.pool.startTask.maxTaskRetryCount "
-     "is -1 (unlimited retries); this stack allows at most 5"),
+     ("policy maxTaskRetryCountLimit: spec.poolInfo.autoPoolSpecification.pool.startTask.maxTaskRetryCount "
+     "is -1 (unlimited retries); this stack allows at most 5")),
 ]
 
 
@@ -91,8 +91,8 @@ def test_task_rules_cover_admin_identity_and_retry_limit_but_not_job_only_rules(
     assert policy_failures("task", ok, policy) == []
     bad = {**ok, "userIdentity": ADMIN, "constraints": {"maxTaskRetryCount": 4}}
     assert [f.reason for f in policy_failures("task", bad, policy)] == [
-        "policy forbidAdminElevation: spec.userIdentity.autoUser.elevationLevel is admin; "
-        "this stack does not allow admin tasks",
+        ("policy forbidAdminElevation: spec.userIdentity.autoUser.elevationLevel is admin; "
+        "this stack does not allow admin tasks"),
         "policy maxTaskRetryCountLimit: spec.constraints.maxTaskRetryCount is 4; this stack allows at most 3",
     ]
 
@@ -102,8 +102,8 @@ def test_admin_elevation_inside_lists_is_found_with_its_index() -> None:
     spec["poolInfo"]["autoPoolSpecification"]["pool"]["startTask"]["userIdentity"] = ADMIN
     reasons = [f.reason for f in policy_failures("job", spec, {"forbidAdminElevation": True})]
     assert [r.split(" is ")[0] for r in reasons] == [
-        "policy forbidAdminElevation: spec.poolInfo.autoPoolSpecification.pool.startTask.userIdentity.autoUser"
-        ".elevationLevel",
+        ("policy forbidAdminElevation: spec.poolInfo.autoPoolSpecification.pool.startTask.userIdentity.autoUser"
+        ".elevationLevel"),
         "policy forbidAdminElevation: spec.jobPreparationTask.userIdentity.autoUser.elevationLevel"]
 
 
@@ -126,7 +126,7 @@ def test_config_key_wins_over_the_environment_fallback() -> None:
     assert load_policy({"batch:policy": '{"forbidAdminElevation": true}'}, env) == {"forbidAdminElevation": True}
     assert load_policy({}, env) == {"priorityRange": [0, 1]}
     assert load_policy({"batch:policy": ""}, {}) == {}
-    with pytest.raises(ValueError, match="JSON object"):
+    with pytest.raises(TypeError, match="JSON object"):
         load_policy({"batch:policy": "[1, 2]"}, {})
 
 
@@ -143,8 +143,8 @@ def test_job_and_task_check_append_policy_failures_from_the_stack_config(stack_p
     job = BatchJobProvider().check({}, {"spec": {**compliant_job(), "jobManagerTask": {
         "id": "jm", "commandLine": "/bin/true", "userIdentity": ADMIN}}})
     assert [f.reason for f in job.failures] == [
-        "policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
-        "this stack does not allow admin tasks",
+        ("policy forbidAdminElevation: spec.jobManagerTask.userIdentity.autoUser.elevationLevel is admin; "
+        "this stack does not allow admin tasks"),
         "policy maxTaskRetryCountLimit: spec.constraints.maxTaskRetryCount is 2; this stack allows at most 1"]
     task = BatchTaskProvider().check({}, {"job_id": "j", "spec": {"id": "t", "commandLine": "/bin/true"}})
     assert task.failures == []
