@@ -39,9 +39,9 @@ def engine_env(stack: str, state_dir: Path = STATE_DIR, pulumi_home: Path = PULU
         "PULUMI_PYTHON_CMD": sys.executable,
         "PATH": os.pathsep.join([str(ENGINE.parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
-    if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and "PULUMI_CONFIG_PASSPHRASE_FILE" not in os.environ:
-        if stack == "dev" or stack.startswith("test-"):
-            env["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
+    own_passphrase = "PULUMI_CONFIG_PASSPHRASE" in os.environ or "PULUMI_CONFIG_PASSPHRASE_FILE" in os.environ
+    if not own_passphrase and (stack == "dev" or stack.startswith("test-")):
+        env["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
     return env
 
 

@@ -37,11 +37,11 @@ def start(port: int, timeout: float = 30.0) -> str:
         return endpoint
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     READY_FILE.unlink(missing_ok=True)
-    log = open(DATA_DIR / "service.log", "a")
-    ready = open(READY_FILE, "w")
     cmd = [sys.executable, "-m", "batch_service", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(DATA_DIR / "batch")]
-    proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=ready, stderr=log, start_new_session=True)
+    # The child keeps its own copies of these descriptors; ours can close right away.
+    with open(DATA_DIR / "service.log", "a") as log, open(READY_FILE, "w") as ready:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=ready, stderr=log, start_new_session=True)
     PID_FILE.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,8 +7,8 @@ dynamic-provider shim, so every stack runs that way; `__main__.py` stays the pro
 from __future__ import annotations
 
 import runpy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pulumi import automation as auto
 

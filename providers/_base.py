@@ -4,7 +4,8 @@ from __future__ import annotations
 import pickle
 import sys
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi.dynamic.dynamic as pulumi_dynamic
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from providers import _base
-from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers._base import BatchProvider, announce, connection, contains_unknown, public
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
 from providers.factories import TaskFactory
@@ -177,7 +185,7 @@ def _outputs(props: dict[str, Any]) -> dict[str, Any]:
     outs["task_ids"] = [t["id"] for t in tasks]
     outs["task_count"] = len(tasks)
     wait = props.get("wait")
-    outs.update(wait_for_tasks(connection(), props["job_id"], outs["task_ids"], wait, MAX_EXPORTED_EXIT_CODES)
+    outs.update(wait_for_tasks(connection(), props["job_id"], [t["id"] for t in tasks], wait, MAX_EXPORTED_EXIT_CODES)
                 if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
                                                 "stdout_tail": None, "stderr_tail": None})
     return outs
@@ -208,7 +216,7 @@ class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
                                       else pulumi.Output.from_input(bodies).apply(encode_tasks)),
             "job_instance": job.instance_key if job is not None else None,
             "job_rules": job.known_rules if job is not None else None,
-            "complete_job": job.defer_completion if job is not None else False,  # type: ignore[attr-defined]
+            "complete_job": job.defer_completion if job is not None else False,
             "task_ids": None, "task_count": None, "counts": None, "exit_codes": None, "failures": None,
             "stdout_tail": None, "stderr_tail": None,
         }

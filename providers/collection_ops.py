@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from providers._base import ProviderFailure
 from providers.client import BatchClient
@@ -49,7 +50,7 @@ class TaskBatcher:
             if not pending:
                 return
             with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-                outcomes = list(pool.map(lambda c: self._submit(c, resubmitted), chunks(pending)))
+                outcomes = list(pool.map(lambda c, again=resubmitted: self._submit(c, again), chunks(pending)))
             retry = [task for again, _ in outcomes for task in again]
             refused = [problem for _, problems in outcomes for problem in problems]
             if refused:
@@ -79,18 +80,18 @@ class TaskBatcher:
         again, refused = [], []
         for result in results:
             key = str(result.get("taskId", "")).lower()
-            status, error = result.get("status"), result.get("error") or {}
-            if status == "success" or (error.get("code") == "TaskExists" and resubmitted):
+            status, failure = result.get("status"), result.get("error") or {}
+            if status == "success" or (failure.get("code") == "TaskExists" and resubmitted):
                 continue
             if status == "servererror" and key in by_id:
                 again.append(by_id[key])
             else:
-                message = (error.get("message") or {}).get("value", "").split("\n")[0]
-                refused.append(f"{result.get('taskId')}: {error.get('code')} {message}".strip())
+                message = (failure.get("message") or {}).get("value", "").split("\n")[0]
+                refused.append(f"{result.get('taskId')}: {failure.get('code')} {message}".strip())
         return again, refused
 
 
-def _in_parallel(work: Callable[[Any], None], items: Iterable[Any]) -> None:
+def _in_parallel(work: Callable[[Any], object], items: Iterable[Any]) -> None:
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         list(pool.map(work, items))
 

@@ -7,8 +7,9 @@ placeholders (Python format syntax, so `{i:05d}` zero-pads); `{{` and `}}` write
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["FactoryError", "ParametricSweep", "PerItem", "TaskFactory", "with_merge_task"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
@@ -11,11 +11,11 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from providers import _base
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.diff import DiffPlan, diff_job
-from providers.policy import policy_failures
 from providers.errors import Exists, TransportError
+from providers.policy import policy_failures
 from providers.schema import REPLACE, check_job, check_transition, coerce_numbers, rule_for
 from providers.secrets import mark_secret_spec
-from providers.specs import JobSpec, live_job_spec
+from providers.specs import live_job_spec
 from providers.waiting import WaitRule, wait_for_job
 
 # How long a replace waits for the asynchronous job delete to finish (batch-api.md 2.5).
@@ -48,7 +48,7 @@ class BatchJobProvider(BatchProvider):
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the desired spec with the LIVE job and say, per field, update or replace and why."""
         spec = news.get("spec")
-        if contains_unknown(spec):
+        if not isinstance(spec, dict) or contains_unknown(spec):
             return DiffResult(changes=None)
         plan = _plan(id_, spec)
         announce(f"BatchJob {spec['id']!r}", plan.describe())
@@ -111,10 +111,10 @@ class BatchJobProvider(BatchProvider):
         return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
 
 
-def _creation_body(props: dict[str, Any]) -> JobSpec:
+def _creation_body(props: dict[str, Any]) -> dict[str, Any]:
     """The body to POST. With defer_completion a `terminatejob` job starts as `noaction`: its task collection
     switches it once every task is in, since an empty job would complete at once (batch-api.md 6.2)."""
-    spec: JobSpec = props["spec"]
+    spec: dict[str, Any] = props["spec"]
     if props.get("defer_completion") and str(spec.get("onAllTasksComplete", "")).lower() == "terminatejob":
         return {**spec, "onAllTasksComplete": "noaction"}
     return spec
@@ -127,16 +127,16 @@ def _wait_if_asked(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any
     return wait_for_job(connection(), live["id"], WaitRule.from_props(wait))
 
 
-def _plan(id_: str, spec: JobSpec) -> DiffPlan:
+def _plan(id_: str, spec: dict[str, Any]) -> DiffPlan:
     """Desired vs the live job under the state's id; a changed id shows up as an `id` replace."""
     return diff_job(spec, connection().get_job(id_))
 
 
-def _plan_against(spec: JobSpec, live: dict[str, Any]) -> DiffPlan:
+def _plan_against(spec: dict[str, Any], live: dict[str, Any]) -> DiffPlan:
     return diff_job(spec, live)
 
 
-def _adoptable(spec: JobSpec) -> dict[str, Any]:
+def _adoptable(spec: dict[str, Any]) -> dict[str, Any]:
     """After a create that may have happened (lost response) or met JobExists: adopt only an identical job."""
     live = connection().get_job(spec["id"])
     if live is None:
@@ -151,7 +151,7 @@ def _adoptable(spec: JobSpec) -> dict[str, Any]:
     return live
 
 
-def _differs_message(spec: JobSpec, plan: DiffPlan) -> str:
+def _differs_message(spec: dict[str, Any], plan: DiffPlan) -> str:
     return (f"creating job {spec['id']!r}: a job with this id already exists and differs from the desired spec "
             f"({'; '.join(plan.describe())}); delete it, change the id, or make the spec match it")
 
@@ -194,7 +194,7 @@ class BatchJob(Resource, module="batch", name="Job"):
     task_counts: pulumi.Output[dict[str, int] | None]
     spec: pulumi.Output[dict[str, Any]]
 
-    def __init__(self, name: str, spec: JobSpec | pulumi.Input[dict[str, Any]],
+    def __init__(self, name: str, spec: dict[str, Any] | pulumi.Input[dict[str, Any]],
                  opts: pulumi.ResourceOptions | None = None, *, adopt: bool = False,
                  defer_completion: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
         props = {
@@ -204,7 +204,7 @@ class BatchJob(Resource, module="batch", name="Job"):
         }
         super().__init__(BatchJobProvider(), name, props, opts)
         # Known while the program runs, so tasks need not wait for (possibly unknown) outputs in preview.
-        plain = spec if is_plain(spec) else None
+        plain = cast(dict[str, Any], spec) if is_plain(spec) else None
         self.known_id: pulumi.Input[str] = plain["id"] if plain else self.job_id
         self.known_rules: pulumi.Input[dict[str, Any]] = job_rules(plain) if plain else self.spec.apply(job_rules)
         self.instance_key: pulumi.Input[str] = (replace_fingerprint(plain) if plain else self.creation_time)

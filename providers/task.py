@@ -14,7 +14,7 @@ from providers.job import BatchJob
 from providers.policy import policy_failures
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
-from providers.specs import TaskSpec, live_task_spec
+from providers.specs import live_task_spec
 from providers.waiting import WaitRule, read_tails, task_outcome, wait_for_task
 
 # Inputs that change what the resource is without being part of the REST body.
@@ -46,7 +46,7 @@ class BatchTaskProvider(BatchProvider):
         if moved:
             return DiffResult(changes=True, replaces=moved, delete_before_replace=True)
         spec = news.get("spec")
-        if contains_unknown(spec) or contains_unknown(news.get("job_id")):
+        if not isinstance(spec, dict) or contains_unknown(spec) or contains_unknown(news.get("job_id")):
             return DiffResult(changes=None)
         plan = _plan(news["job_id"], spec, news)
         announce(f"BatchTask {news['job_id']}/{spec['id']}", plan.describe())
@@ -97,15 +97,15 @@ class BatchTaskProvider(BatchProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The live task for refresh; dropped from state when it (or its job) is gone."""
-        job_id, old_spec = props.get("job_id"), props.get("spec") or {}
-        live = connection().get_task(job_id, old_spec.get("id")) if job_id and old_spec.get("id") else None
+        job_id, old_spec = str(props.get("job_id") or ""), props.get("spec") or {}
+        live = connection().get_task(job_id, str(old_spec["id"])) if job_id and old_spec.get("id") else None
         if live is None:
             return ReadResult(None, {})
         spec = old_spec if not _plan_against(old_spec, live, props).has_changes else live_task_spec(live)
         if props.get("wait") and live.get("state") == "completed":
             live["_tails"] = read_tails(connection(), job_id, live["id"])
         outs = _outputs({**public(props), "spec": spec}, live)
-        inputs = {k: props[k] for k in ("job_id", "job_instance", "job_rules", "adopt", "wait") if k in props}
+        inputs: dict[str, Any] = {k: props[k] for k in ("job_id", "job_instance", "job_rules", "adopt", "wait") if k in props}
         return ReadResult(id_, outs, inputs={**inputs, "spec": spec})
 
 
@@ -114,7 +114,7 @@ def _identity_changed(old: Any, new: Any) -> bool:
         return old is not None  # the job is being replaced: its new instance is not known until it exists
     if isinstance(old, str) and isinstance(new, str):
         return not _base.same_id(old, new)
-    return old != new
+    return bool(old != new)
 
 
 def _job_retry_default(props: dict[str, Any]) -> int | None:
@@ -124,15 +124,15 @@ def _job_retry_default(props: dict[str, Any]) -> int | None:
     return None
 
 
-def _plan(job_id: str, spec: TaskSpec, props: dict[str, Any]) -> DiffPlan:
+def _plan(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> DiffPlan:
     return _plan_against(spec, connection().get_task(job_id, spec["id"]), props)
 
 
-def _plan_against(spec: TaskSpec, live: dict[str, Any] | None, props: dict[str, Any]) -> DiffPlan:
+def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict[str, Any]) -> DiffPlan:
     return diff_task(spec, live, job_max_task_retry_count=_job_retry_default(props))
 
 
-def _adoptable(job_id: str, spec: TaskSpec, props: dict[str, Any]) -> dict[str, Any]:
+def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     """After a create that may have happened or met TaskExists: adopt only an identical task."""
     client = connection()
     live = client.get_task(job_id, spec["id"])
@@ -148,7 +148,7 @@ def _adoptable(job_id: str, spec: TaskSpec, props: dict[str, Any]) -> dict[str, 
     return live
 
 
-def _differs_message(job_id: str, spec: TaskSpec, plan: DiffPlan) -> str:
+def _differs_message(job_id: str, spec: dict[str, Any], plan: DiffPlan) -> str:
     return (f"creating task {job_id}/{spec['id']}: a task with this id already exists and differs from the "
             f"desired spec ({'; '.join(plan.describe())}); delete it or change the id")
 
@@ -185,7 +185,7 @@ class BatchTask(Resource, module="batch", name="Task"):
     stderr_tail: pulumi.Output[str | None]
 
     def __init__(self, name: str, job_id: pulumi.Input[str] | None = None,
-                 spec: TaskSpec | pulumi.Input[dict[str, Any]] | None = None,
+                 spec: dict[str, Any] | pulumi.Input[dict[str, Any]] | None = None,
                  opts: pulumi.ResourceOptions | None = None, *, job: BatchJob | None = None,
                  adopt: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
         if job is not None:

@@ -1,8 +1,8 @@
 """Shared fixtures: a real local Batch service per test module, and an official-SDK client for it."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

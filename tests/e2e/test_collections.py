@@ -1,8 +1,9 @@
 """Thousands of tasks: collections, factories, waiting, and 1,000 BatchTask resources (issue 6 acceptance)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pytest

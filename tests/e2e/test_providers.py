@@ -1,8 +1,9 @@
 """BatchJob and BatchTask through the real engine against the local service (issue 5 acceptance)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pytest

@@ -8,9 +8,9 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -48,9 +48,9 @@ def start_service(data_dir: Path, *extra_args: str, timeout: float = 30.0) -> It
            "--data-dir", str(data_dir), *extra_args]
     if "--runner" not in extra_args:
         cmd += ["--runner", "process"]
-    log = open(data_dir / "service.log", "a")
-    proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=log, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    with open(data_dir / "service.log", "a") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=log, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     drain: threading.Thread | None = None
     try:
         line = _read_ready_line(proc, timeout)
@@ -64,7 +64,6 @@ def start_service(data_dir: Path, *extra_args: str, timeout: float = 30.0) -> It
             drain.join(5.0)
         if proc.stdout:
             proc.stdout.close()
-        log.close()
 
 
 def _read_ready_line(proc: subprocess.Popen[str], timeout: float) -> str:
