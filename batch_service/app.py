@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from batch_service import errors
+from batch_service import errors, schedules
 from batch_service.auth import SharedKeyVerifier, SignedRequest
 from batch_service.backend import Backend
 from batch_service.errors import BatchServiceError
@@ -149,6 +149,8 @@ def build_app(settings: Settings, backend: Backend, faults: FaultInjector) -> we
                                       allow_bearer=settings.allow_bearer)
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
+    # Job schedules live in their own module and store (batch_service/schedules.py).
+    schedules.register(app, backend, settings.data_dir)
     return app
 
 

@@ -5,6 +5,7 @@ Methods for the scheduler (all on the event loop thread):
     get_pool(pool_id) / get_job(job_id) / get_task(job_id, task_id) -> copy of the read model
     iter_pools() / iter_jobs() / iter_tasks(job_id) -> copies, in creation order
     transition_task(job_id, task_id, to_state, **fields) / update_task_info(job_id, task_id, **fields)
+    transition_task_live(...) -> the stored model itself (read only), committed within a few ms
     set_subtasks(job_id, task_id, subtasks)
     disable_job(job_id, disable_tasks) / terminate_job(job_id, reason)
     finish_disable(job_id) / finish_enable(job_id) / finish_terminate(job_id) -> bool

@@ -3,7 +3,6 @@ store, the validation seam, timers and the node directory layout. No HTTP here."
 from __future__ import annotations
 
 import asyncio
-import copy
 import importlib
 import logging
 import shutil
@@ -54,6 +53,15 @@ def _load_validation() -> ModuleType | None:
     except ImportError:
         log.warning("batch_service.validation is not available: request bodies are not validated")
         return None
+
+
+def _copy_json(value: Any) -> Any:
+    # Models hold only JSON values, so this is a deep copy at a fraction of copy.deepcopy's cost.
+    if isinstance(value, dict):
+        return {name: _copy_json(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value
 
 
 class BackendCore:
@@ -126,6 +134,12 @@ class BackendCore:
         rows = [Row(key_of(task.model["id"]), task.seq, task.model, task.extra) for task in tasks]
         self._store.put_tasks(key_of(job.model["id"]), rows)
 
+    def _save_task_soon(self, job: JobEntry, task: Entry) -> None:
+        # A scheduler transition: committed with the others of the next few ms (see store.py on durability).
+        key = key_of(task.model["id"])
+        self._store.put_task_later(key_of(job.model["id"]), key,
+                                   lambda: Row(key, task.seq, task.model, task.extra))
+
     # --- validation seam (batch_service.validation, written separately) -----------------------------------
 
     def _validate(self, name: str, *args: Any) -> None:
@@ -157,13 +171,13 @@ class BackendCore:
 
     def public(self, model: Mapping[str, Any]) -> Model:
         """A deep copy of a stored model with its absolute url (what GET would return)."""
-        result = copy.deepcopy(dict(model))
+        result = {name: _copy_json(value) for name, value in model.items()}
         result["url"] = self.base_url + result["url"]
         return result
 
     def task_dir(self, job_id: str, task_id: str) -> Path:
         """The task directory on the local node: <data-dir>/node/workitems/<job>/job-1/<task> (section 10.2)."""
-        return self.node_root / "workitems" / job_id / "job-1" / task_id
+        return self.node_root.joinpath("workitems", job_id, "job-1", task_id)
 
     def job_dir(self, job_id: str) -> Path:
         """The directory holding every task directory of a job."""

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from batch_service import errors, task_routes
+from batch_service import errors, schedules, task_routes
 from batch_service.faults import FaultConfig, FaultConfigError
 from batch_service.http_common import (
     FAULTS,
@@ -60,7 +60,9 @@ async def delete_pool(request: web.Request) -> web.StreamResponse:
 
 async def create_job(request: web.Request) -> web.StreamResponse:
     """POST /jobs -> 201, empty body."""
-    model = backend(request).create_job(await read_json(request))
+    body = await read_json(request)
+    schedules.check_job_id_free(request, body.get("id") if isinstance(body, dict) else None)
+    model = backend(request).create_job(body)
     return empty_response(201, resource_headers(model, base_url(request)))
 
 

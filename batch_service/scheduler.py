@@ -392,9 +392,10 @@ class Scheduler:
         count = int(task["executionInfo"].get("retryCount") or 0)
         if limit != -1 and count >= limit:
             return False
-        guarded(lambda: self._backend.transition_task(view.job_id, task_id, "active", nodeInfo=None, executionInfo={
-            "retryCount": count + 1, "lastRetryTime": stamp_time(utc_now()), "exitCode": outcome.exit_code,
-            "endTime": None, "result": None, "failureInfo": None}))
+        guarded(lambda: self._backend.transition_task_live(
+            view.job_id, task_id, "active", nodeInfo=None, executionInfo={
+                "retryCount": count + 1, "lastRetryTime": stamp_time(utc_now()), "exitCode": outcome.exit_code,
+                "endTime": None, "result": None, "failureInfo": None}))
         view.pending.push(task_id.lower(), view.tasks[task_id.lower()].order)
         return True
 
@@ -404,9 +405,9 @@ class Scheduler:
         if task is None:
             return
         count = int(task["executionInfo"].get("requeueCount") or 0)
-        moved = guarded(lambda: self._backend.transition_task(view.job_id, task_id, "active", nodeInfo=None,
-                                                              executionInfo={"requeueCount": count + 1,
-                                                                             "lastRequeueTime": stamp_time(utc_now())}))
+        moved = guarded(lambda: self._backend.transition_task_live(
+            view.job_id, task_id, "active", nodeInfo=None,
+            executionInfo={"requeueCount": count + 1, "lastRequeueTime": stamp_time(utc_now())}))
         if task.get("multiInstanceSettings"):
             guarded(lambda: self._backend.set_subtasks(view.job_id, task_id, []))
         meta = view.tasks.get(task_id.lower())
@@ -417,7 +418,8 @@ class Scheduler:
         """Record the task's end, then apply its exit options, JM completion and onAllTasksComplete."""
         key = task_id.lower()
         view.pending.discard(key)
-        task = guarded(lambda: self._backend.transition_task(view.job_id, task_id, "completed", executionInfo={
+        # The stored model itself comes back (no copy): it is only read below, before anything else runs.
+        task = guarded(lambda: self._backend.transition_task_live(view.job_id, task_id, "completed", executionInfo={
             "endTime": stamp_time(outcome.end_time), "exitCode": outcome.exit_code,
             "result": "success" if outcome.succeeded else "failure", "failureInfo": outcome.failure_info}))
         if task is None:

@@ -149,17 +149,17 @@ class Executor:
         job_id, task_id, primary = job["id"], attempt.task_id, attempt.nodes[0].node_id
         info = self.node_info(job_id, task_id, attempt.pool.pool_id, primary)
         if job.get("jobPreparationTask") and not all(self.prepared(job_id, n.node_id) for n in attempt.nodes):
-            self._backend.transition_task(job_id, task_id, "preparing", nodeInfo=info)
+            self._backend.transition_task_live(job_id, task_id, "preparing", nodeInfo=info)
             ready = await self._prepare_nodes(attempt, job)
             if ready is None:
                 return cancelled_outcome(started)
             if not ready:
                 # Section 6.3: a failed preparation sends the task back to active, for another node.
-                guarded(lambda: self._backend.transition_task(job_id, task_id, "active", nodeInfo=None))
+                guarded(lambda: self._backend.transition_task_live(job_id, task_id, "active", nodeInfo=None))
                 return None
         started = utc_now()
         # The transition returns the task as it is now (constraints may have changed since it was added).
-        task = self._backend.transition_task(job_id, task_id, "running", nodeInfo=info, executionInfo={
+        task = self._backend.transition_task_live(job_id, task_id, "running", nodeInfo=info, executionInfo={
             "startTime": stamp_time(started), "endTime": None, "exitCode": None, "result": None,
             "failureInfo": None})
         task_dir = self._backend.task_dir(job_id, task["id"])

@@ -1,14 +1,22 @@
-"""Durable state in one SQLite file under --data-dir: every change is written through before it is answered.
+"""Durable state in one SQLite file under --data-dir: every change a client makes is written through before
+it is answered.
 
 One connection in WAL mode with synchronous=NORMAL: a commit survives a crash of this process (it is in the
 WAL), and a whole add-collection is one transaction. Models are stored as the JSON the API returns (minus the
 endpoint prefix of `url`), so a restart answers byte-identical bodies with the same ETags.
+
+The scheduler's task state transitions are the exception: they are queued (put_task_later) and committed
+together a few milliseconds later, one transaction for many transitions instead of one each. close() (SIGTERM)
+and every write-through commit them first. A kill -9 can lose only the transitions of those last milliseconds:
+the task is then found `active`, `preparing` or `running` on the next start, and the restart requeue logic
+(Scheduler.start) runs it again, as it does for any task the process was running when it died.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +50,15 @@ class Snapshot:
     tasks: dict[str, list[Row]]
 
 
+_FLUSH_DELAY = 0.005  # seconds a queued task write may wait for others to share its commit
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # what json.dumps builds on every call, built once
+
+
 def _dump(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
+
+
+_PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)"
 
 
 class Store:
@@ -55,6 +70,8 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._pending: dict[tuple[str, str], Callable[[], Row]] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     def load(self) -> Snapshot:
         """Read everything back, each kind ordered by creation sequence."""
@@ -72,38 +89,81 @@ class Store:
 
     def put_pool(self, row: Row) -> None:
         """Insert or replace one pool."""
+        self.flush()
         self._db.execute("INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)",
                          (row.key, row.seq, _dump(row.model), _dump(row.extra)))
 
     def delete_pool(self, key: str) -> None:
         """Remove one pool."""
+        self.flush()
         self._db.execute("DELETE FROM pools WHERE key = ?", (key,))
 
     def put_job(self, row: Row) -> None:
         """Insert or replace one job."""
+        self.flush()
         self._db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)",
                          (row.key, row.seq, _dump(row.model), _dump(row.extra)))
 
     def delete_job(self, key: str) -> None:
         """Remove a job and all its tasks in one transaction."""
+        for pair in [pair for pair in self._pending if pair[0] == key]:
+            del self._pending[pair]
+        self.flush()
         with self._transaction():
             self._db.execute("DELETE FROM tasks WHERE job_key = ?", (key,))
             self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
 
     def put_tasks(self, job_key: str, rows: Iterable[Row]) -> None:
-        """Insert or replace tasks of one job in one transaction (an add-collection is one commit)."""
+        """Insert or replace tasks of one job in one transaction (an add-collection is one commit), together
+        with the queued task writes."""
+        values = [(job_key, r.key, r.seq, _dump(r.model), _dump(r.extra)) for r in rows]
         with self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)",
-                                 [(job_key, r.key, r.seq, _dump(r.model), _dump(r.extra)) for r in rows])
+            self._db.executemany(_PUT_TASK, self._take_pending() + values)
+
+    def put_task_later(self, job_key: str, key: str, row_of: Callable[[], Row]) -> None:
+        """Queue a write of one task; `row_of` is called at the commit, so the latest state is what is written.
+        Without a running event loop the write happens at once."""
+        self._pending[(job_key, key)] = row_of
+        if self._flush_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_timer = loop.call_later(_FLUSH_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Commit the queued task writes in one transaction."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._pending:
+            with self._transaction():
+                self._db.executemany(_PUT_TASK, self._take_pending())
 
     def delete_task(self, job_key: str, key: str) -> None:
         """Remove one task."""
+        self._pending.pop((job_key, key), None)
+        self.flush()
         self._db.execute("DELETE FROM tasks WHERE job_key = ? AND key = ?", (job_key, key))
 
     def close(self) -> None:
-        """Fold the WAL into the database file and close (called on SIGTERM)."""
+        """Commit queued writes, fold the WAL into the database file and close (called on SIGTERM)."""
+        self.flush()
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
+
+    def _take_pending(self) -> list[tuple[str, str, int, str, str]]:
+        pending, self._pending = self._pending, {}
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        values = []
+        for (job_key, _), row_of in pending.items():
+            row = row_of()
+            values.append((job_key, row.key, row.seq, _dump(row.model), _dump(row.extra)))
+        return values
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

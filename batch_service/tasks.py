@@ -126,14 +126,17 @@ class TaskOperations(BackendCore):
         slots = dict(counts)
         outcomes = {"success": "succeeded", "failure": "failed"}
         for task in self._job(job_id).tasks.values():
-            state = task.state
-            buckets = ["running" if state == "preparing" else state]
+            model = task.model
+            state = model["state"]
+            required = int(model.get("requiredSlots", 1))
+            bucket = "running" if state == "preparing" else state
+            counts[bucket] += 1
+            slots[bucket] += required
             if state == "completed":
-                result = task.model.get("executionInfo", {}).get("result")
-                buckets += [outcomes[result]] if result in outcomes else []
-            for bucket in buckets:
-                counts[bucket] += 1
-                slots[bucket] += int(task.model.get("requiredSlots", 1))
+                outcome = outcomes.get(model.get("executionInfo", {}).get("result"))
+                if outcome is not None:
+                    counts[outcome] += 1
+                    slots[outcome] += required
         return {"taskCounts": counts, "taskSlotCounts": slots}
 
     def task_files(self, job_id: str, task_id: str) -> tuple[Model, Path]:
@@ -222,19 +225,35 @@ class TaskOperations(BackendCore):
         """Move a task to `to_state` (checked against states.TASK_TRANSITIONS, raising InvalidTransition),
         keeping previousState and the transition times, and apply `fields` as update_task_info does.
         Returns a copy of the new read model."""
+        job, task = self._transition(job_id, task_id, to_state, fields)
+        self._save_tasks(job, [task])
+        return self.public(task.model)
+
+    def transition_task_live(self, job_id: str, task_id: str, to_state: str, **fields: Any) -> Model:
+        """transition_task for the scheduler: returns the stored model itself (the caller only reads it, at
+        once) and commits the change with the other transitions of the next few ms (store.put_task_later)."""
+        job, task = self._transition(job_id, task_id, to_state, fields)
+        self._save_task_soon(job, task)
+        return task.model
+
+    def _transition(self, job_id: str, task_id: str, to_state: str,
+                    fields: Mapping[str, Any]) -> tuple[JobEntry, Entry]:
         job = self._job(job_id)
         task = self._task(job, task_id)
         states.require_task_transition(task.state, to_state)
         ticks = self._clock.tick()
         move_state(task.model, to_state, ticks)
-        return self._apply_task_info(job, task, fields, ticks)
+        self._apply_task_info(task, fields, ticks)
+        return job, task
 
     def update_task_info(self, job_id: str, task_id: str, **fields: Any) -> Model:
         """Change execution details without a state change. `executionInfo` is merged key by key (a None
         value removes the key); `nodeInfo` and `stats` are replaced (None removes them)."""
         job = self._job(job_id)
         task = self._task(job, task_id)
-        return self._apply_task_info(job, task, fields, self._clock.tick())
+        self._apply_task_info(task, fields, self._clock.tick())
+        self._save_tasks(job, [task])
+        return self.public(task.model)
 
     def set_subtasks(self, job_id: str, task_id: str, subtasks: list[Mapping[str, Any]]) -> None:
         """Record the subtasks of a multi-instance task (BatchSubtask dicts, section 5.2) for subtasksinfo."""
@@ -243,7 +262,7 @@ class TaskOperations(BackendCore):
         task.extra["subtasks"] = [dict(subtask) for subtask in subtasks]
         self._save_tasks(job, [task])
 
-    def _apply_task_info(self, job: JobEntry, task: Entry, fields: Mapping[str, Any], ticks: int) -> Model:
+    def _apply_task_info(self, task: Entry, fields: Mapping[str, Any], ticks: int) -> None:
         unknown = set(fields) - set(_TASK_INFO_FIELDS)
         if unknown:
             raise TypeError(f"transition_task/update_task_info do not take {sorted(unknown)}")
@@ -260,5 +279,3 @@ class TaskOperations(BackendCore):
                 task.model[name] = fields[name]
         stamp(task.model, ticks)
         task.model = ordered(task.model, TASK_ORDER)
-        self._save_tasks(job, [task])
-        return self.public(task.model)

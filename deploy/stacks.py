@@ -6,13 +6,17 @@ dynamic-provider shim, so every stack runs that way; `__main__.py` stays the pro
 """
 from __future__ import annotations
 
+import json
+import os
 import runpy
+import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pulumi import automation as auto
 
-from deploy.environment import PROJECT_DIR, TOOLCHAIN_DIR, engine_env, require_engine
+from deploy.environment import PROJECT_DIR, STATE_DIR, TOOLCHAIN_DIR, engine_env, require_engine
 
 PROJECT_NAME = "batch-as-code"
 
@@ -20,6 +24,33 @@ PROJECT_NAME = "batch-as-code"
 def project_program() -> None:
     """Run the project's `__main__.py` as the Pulumi program."""
     runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__pulumi_program__")
+
+
+def clear_stale_locks(state_dir: Path, stack: str) -> list[Path]:
+    """Remove this stack's locks left by an engine on this host that no longer runs (a Ctrl-C or kill that
+    ended it before it could unlock). Live locks, and locks of other hosts, are left alone."""
+    removed: list[Path] = []
+    for lock in (state_dir / ".pulumi" / "locks").glob(f"*/*/{stack}/*.json"):
+        try:
+            owner = json.loads(lock.read_text())
+            if owner.get("hostname") != socket.gethostname() or _alive(int(owner["pid"])):
+                continue
+        except (OSError, ValueError, KeyError):
+            continue
+        lock.unlink(missing_ok=True)
+        removed.append(lock)
+        print(f"removed a stale lock of stack {stack!r}: engine pid {owner['pid']} is gone", file=sys.stderr)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def open_stack(
@@ -31,6 +62,7 @@ def open_stack(
 ) -> auto.Stack:
     """Create or select `stack` with the engine from .toolchain and a local file backend."""
     require_engine()
+    clear_stale_locks(state_dir or STATE_DIR, stack)
     env = engine_env(stack, **({"state_dir": state_dir} if state_dir else {}))
     env.update(extra_env or {})
     opts = auto.LocalWorkspaceOptions(

@@ -8,12 +8,14 @@ from providers._base import install_serialization_fix
 from providers.collection import BatchTaskCollection, BatchTaskCollectionProvider
 from providers.factories import ParametricSweep, PerItem, TaskFactory, with_merge_task
 from providers.job import BatchJob, BatchJobProvider
+from providers.schedule import BatchJobSchedule, BatchJobScheduleProvider
 from providers.specs import JobSpec, TaskSpec
 from providers.task import BatchTask, BatchTaskProvider
 
 __all__ = [
-    "BatchJob", "BatchJobProvider", "BatchTask", "BatchTaskCollection", "BatchTaskCollectionProvider",
-    "BatchTaskProvider", "JobSpec", "ParametricSweep", "PerItem", "TaskFactory", "TaskSpec", "with_merge_task",
+    "BatchJob", "BatchJobProvider", "BatchJobSchedule", "BatchJobScheduleProvider", "BatchTask",
+    "BatchTaskCollection", "BatchTaskCollectionProvider", "BatchTaskProvider", "JobSpec", "ParametricSweep",
+    "PerItem", "TaskFactory", "TaskSpec", "with_merge_task",
 ]
 
 # Programs with hundreds of dynamic resources hit a RecursionError in the SDK without this (see _base.py).

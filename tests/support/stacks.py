@@ -39,10 +39,10 @@ class StackRun:
 
 
 def new_stack(tmp: Path, service: RunningService, program: Callable[[], None],
-              extra_env: dict[str, str] | None = None) -> StackRun:
-    """A fresh scratch project + stack named test-<random> talking to `service`."""
+              extra_env: dict[str, str] | None = None, name: str | None = None) -> StackRun:
+    """A scratch project + stack (test-<random> unless named) talking to `service`."""
     work = write_scratch_project(tmp / "project", Path(sys.prefix))
-    name = f"test-{uuid.uuid4().hex[:8]}"
+    name = name or f"test-{uuid.uuid4().hex[:8]}"
     stack = open_stack(name, program=program, work_dir=work, state_dir=tmp / "state",
                        extra_env={**service.env(), **(extra_env or {})})
     return StackRun(stack)

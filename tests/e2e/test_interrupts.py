@@ -1,0 +1,126 @@
+"""Interruptions (issue 7): kill -9 of the service mid-run, and Ctrl-C during `pulumi up`."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.service.test_scheduler_support import BatchApi, wait_for
+from tests.support.service import start_service
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_kill_9_of_the_service_loses_nothing_and_requeues_running_tasks(tmp_path: Path) -> None:
+    data = tmp_path / "svc"
+    with start_service(data) as service:
+        api = BatchApi(service)
+        api.add_job({"id": "k9", "poolInfo": {"poolId": "local"}})
+        api.add_tasks("k9", [
+            {"id": "finished", "commandLine": "/bin/echo done"},
+            {"id": "running", "commandLine": "/bin/sh -c 'echo run >> runs.txt; "
+                                             "[ $(wc -l < runs.txt) -ge 2 ] || exec sleep 30'"},
+        ])
+        api.wait_task("k9", "finished")
+        wait_for(lambda: api.call("GET", "/jobs/k9/tasks/running/files/wd/runs.txt"),
+                 lambda response: response.status_code == 200 and response.text == "run\n", 20, "the first run")
+        before = {t["id"]: t["eTag"] for t in api.tasks("k9")}
+        api.close()
+        service.process.kill()  # SIGKILL: no shutdown code runs
+        service.process.wait(10)
+        # The killed service's task process is an orphan now; a real node would have died with it.
+        subprocess.run(["pkill", "-f", "exec sleep 30"], check=False)
+    with start_service(data) as service:
+        api = BatchApi(service)
+        after = api.wait_task("k9", "running")
+        assert (after["executionInfo"]["result"], after["executionInfo"]["requeueCount"]) == ("success", 1)
+        assert api.task("k9", "finished")["eTag"] == before["finished"]
+        assert api.file("k9", "finished", "stdout.txt") == "done\n"
+        api.close()
+
+
+INTERRUPTED_UP = """
+import sys, json
+from pathlib import Path
+from providers import BatchJob, BatchTask
+from tests.support.stacks import new_stack
+from tests.support.service import RunningService
+
+info = json.loads(sys.argv[2])
+service = RunningService(info["endpoint"], info["accountName"], info["accountKey"], Path(sys.argv[1]), None)
+
+def program():
+    job = BatchJob("job", spec={"id": "ctrl-c", "poolInfo": {"poolId": "local"}})
+    for n in range(40):
+        BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/true"},
+                  wait_for_completion={"timeout": "PT1M"})
+
+run = new_stack(Path(sys.argv[1]), service, program, name="test-ctrl-c")
+print("stack", run.stack.name, flush=True)
+run.up() if sys.argv[3] == "up" else None
+"""
+
+
+def _driver(tmp: Path, service: Any, mode: str) -> subprocess.Popen[str]:
+    info = json.dumps({"endpoint": service.endpoint, "accountName": service.account_name,
+                       "accountKey": service.account_key})
+    return subprocess.Popen([sys.executable, "-c", INTERRUPTED_UP, str(tmp), info, mode], cwd=PROJECT_DIR,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, service: Any, sdk: Any) -> None:
+    driver = _driver(tmp_path, service, "up")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(sdk.list_tasks("ctrl-c")) if _job_exists(sdk) else []) < 5:
+        time.sleep(0.2)
+    os.killpg(driver.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    driver.communicate(timeout=60)
+    assert driver.returncode != 0
+    for _ in range(5):  # the engine may take a moment to die and orphan its plugin
+        _kill_orphaned_provider_hosts()
+        time.sleep(0.5)
+    # The engine died with the driver and left its lock: opening the stack again clears a lock whose engine
+    # process is gone (deploy/stacks.py), the local equivalent of `pulumi cancel`.
+
+    from providers import BatchJob, BatchTask
+    from tests.support.stacks import StackRun, new_stack
+
+    def program() -> None:
+        job = BatchJob("job", spec={"id": "ctrl-c", "poolInfo": {"poolId": "local"}})
+        for n in range(40):
+            BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/true"},
+                      wait_for_completion={"timeout": "PT1M"})
+
+    run: StackRun = new_stack(tmp_path, service, program, name="test-ctrl-c")
+    up = run.up()
+    assert up.summary.result == "succeeded"
+    # Resources the interrupted run created are in the state already (or adopted as identical): not recreated.
+    assert up.summary.resource_changes.get("create", 0) < 42
+    assert sorted(t.id for t in sdk.list_tasks("ctrl-c")) == sorted(f"t{n}" for n in range(40))
+    assert set(run.preview(expect_no_changes=True).change_summary) == {"same"}
+    run.stack.destroy(color="never")
+
+
+def _kill_orphaned_provider_hosts() -> None:
+    """The killed engine cannot stop its dynamic-provider host; reap hosts whose parent is gone (ppid 1)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == 1 and (b"pulumi.dynamic" in cmdline or b"pulumi-resource-pulumi-python" in cmdline):
+            os.kill(int(proc.name), signal.SIGKILL)
+
+
+def _job_exists(sdk: Any) -> bool:
+    return any(job.id == "ctrl-c" for job in sdk.list_jobs())
