@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pickle
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,16 +10,14 @@ import pulumi.dynamic.dynamic as pulumi_dynamic
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
-from providers.client import BatchClient
+from providers.client import BatchClient, shared_client
 from providers.schema import Problem
-from providers.settings import ConnectionSettings, resolve_settings
+from providers.settings import resolve_settings
 
 # Keys the engine adds to every property bag; never compared, never echoed.
 INTERNAL_KEYS = frozenset({"__provider"})
 
 _stack_config: Mapping[str, Any] | None = None
-_clients: dict[ConnectionSettings, BatchClient] = {}
-_clients_lock = threading.Lock()
 
 
 class BatchProvider(ResourceProvider):
@@ -37,12 +34,7 @@ class BatchProvider(ResourceProvider):
 
 def connection() -> BatchClient:
     """A client for the configured account, resolved now from stack config and environment."""
-    settings = resolve_settings(_stack_config or {})
-    with _clients_lock:
-        client = _clients.get(settings)
-        if client is None:
-            client = _clients[settings] = BatchClient(settings)
-        return client
+    return shared_client(resolve_settings(_stack_config or {}))
 
 
 def contains_unknown(value: Any) -> bool:

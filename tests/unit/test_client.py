@@ -27,6 +27,7 @@ from providers.errors import (
     TransportError,
 )
 from providers.settings import ConnectionSettings
+from tests.support.fake_time import FakeTime
 
 KEY = "ZGV2YmF0Y2hhY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 ENDPOINT = "http://127.0.0.1:9"
@@ -34,20 +35,6 @@ SETTINGS = ConnectionSettings(ENDPOINT, "sharedKey", "devbatchaccount", KEY)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-
-class FakeTime:
-    """A clock that only moves when the client sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(float(seconds))
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 class Recorder:

@@ -17,23 +17,10 @@ from providers.retry import (
     status_means_not_applied,
     was_never_sent,
 )
+from tests.support.fake_time import FakeTime
 
 REQUEST = httpx.Request("GET", "http://127.0.0.1:1/jobs")
 
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(float(seconds))
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 def policy(fake: FakeTime, max_attempts: int = 6, total_deadline: float = 120.0) -> RetryPolicy:
