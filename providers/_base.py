@@ -11,6 +11,7 @@ from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
 from providers.client import BatchClient, shared_client
+from providers.errors import Exists, TransportError
 from providers.schema import Problem
 from providers.settings import resolve_settings
 
@@ -69,6 +70,18 @@ def public(props: Mapping[str, Any]) -> dict[str, Any]:
 def same_id(a: str | None, b: str | None) -> bool:
     """Batch ids are case-insensitive (batch-api.md 4.4)."""
     return (a or "").lower() == (b or "").lower()
+
+
+def post_tolerating_duplicate(post: Callable[[], object]) -> None:
+    """Send a create; a 409 …Exists or a lost response is settled by the caller reading the object back
+    (a retried POST may meet its own earlier success, batch-api.md 4.4 and 9)."""
+    try:
+        post()
+    except Exists:
+        pass
+    except TransportError as error:
+        if not error.maybe_applied:
+            raise
 
 
 class ProviderFailure(Exception):

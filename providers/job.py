@@ -9,9 +9,16 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from providers import _base
-from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers._base import (
+    BatchProvider,
+    ProviderFailure,
+    announce,
+    connection,
+    contains_unknown,
+    post_tolerating_duplicate,
+    public,
+)
 from providers.diff import DiffPlan, diff_job
-from providers.errors import Exists, TransportError
 from providers.policy import policy_failures
 from providers.schema import REPLACE, check_job, check_transition, coerce_numbers, rule_for
 from providers.secrets import mark_secret_spec
@@ -62,17 +69,9 @@ class BatchJobProvider(BatchProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
         body = _creation_body(props)
-        client = connection()
-        live = client.get_job(body["id"]) if props.get("adopt") else None
-        if live is None:
-            try:
-                client.create_job(body)
-            except (Exists, TransportError) as error:
-                if isinstance(error, TransportError) and not error.maybe_applied:
-                    raise
-            live = _adoptable(body)
-        elif _plan_against(body, live).has_changes:
-            raise ProviderFailure(_differs_message(body, _plan_against(body, live)))
+        if not props.get("adopt"):
+            post_tolerating_duplicate(lambda: connection().create_job(body))
+        live = _adoptable(body)
         return CreateResult(body["id"], _outputs(props, _wait_if_asked(props, live)))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -82,7 +81,7 @@ class BatchJobProvider(BatchProvider):
         live = client.get_job(id_)
         if live is None:
             raise ProviderFailure(f"updating job {id_!r}: it no longer exists; run `pulumi refresh` or `up` again")
-        plan = _plan_against(spec, live)
+        plan = diff_job(spec, live)
         body = plan.patch_body(spec)
         if plan.needs_disable:
             client.disable_job(id_, "requeue")
@@ -106,7 +105,7 @@ class BatchJobProvider(BatchProvider):
         if live is None:
             return ReadResult(None, {})
         old_spec = props.get("spec") or {}
-        spec = old_spec if not _plan_against(old_spec, live).has_changes else live_job_spec(live)
+        spec = old_spec if not diff_job(old_spec, live).has_changes else live_job_spec(live)
         outs = _outputs({**public(props), "spec": spec}, live)
         return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
 
@@ -132,12 +131,9 @@ def _plan(id_: str, spec: dict[str, Any]) -> DiffPlan:
     return diff_job(spec, connection().get_job(id_))
 
 
-def _plan_against(spec: dict[str, Any], live: dict[str, Any]) -> DiffPlan:
-    return diff_job(spec, live)
-
-
 def _adoptable(spec: dict[str, Any]) -> dict[str, Any]:
-    """After a create that may have happened (lost response) or met JobExists: adopt only an identical job."""
+    """The job after a create that may have landed (lost response, JobExists) or with adopt=True: create it if
+    it is not there, adopt it only if it equals the spec."""
     live = connection().get_job(spec["id"])
     if live is None:
         connection().create_job(spec)
@@ -145,7 +141,7 @@ def _adoptable(spec: dict[str, Any]) -> dict[str, Any]:
         if live is None:
             raise ProviderFailure(f"creating job {spec['id']!r}: the service accepted it but cannot find it")
         return live
-    plan = _plan_against(spec, live)
+    plan = diff_job(spec, live)
     if plan.has_changes:
         raise ProviderFailure(_differs_message(spec, plan))
     return live

@@ -7,9 +7,17 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from providers import _base
-from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers._base import (
+    BatchProvider,
+    ProviderFailure,
+    announce,
+    connection,
+    contains_unknown,
+    post_tolerating_duplicate,
+    public,
+)
 from providers.diff import DiffPlan, diff_task
-from providers.errors import Conflict, Exists, NotFound, TransportError
+from providers.errors import Conflict, NotFound
 from providers.job import BatchJob
 from providers.policy import policy_failures
 from providers.schema import check_task, coerce_numbers
@@ -58,18 +66,9 @@ class BatchTaskProvider(BatchProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the task; adopt an identical existing one (adopt=True, or a retried create that met TaskExists)."""
         job_id, spec = props["job_id"], props["spec"]
-        client = connection()
-        live = client.get_task(job_id, spec["id"]) if props.get("adopt") else None
-        if live is None:
-            try:
-                client.create_task(job_id, spec)
-            except (Exists, TransportError) as error:
-                if isinstance(error, TransportError) and not error.maybe_applied:
-                    raise
-            live = _adoptable(job_id, spec, props)
-        elif _plan_against(spec, live, props).has_changes:
-            raise ProviderFailure(_differs_message(job_id, spec, _plan_against(spec, live, props)))
-        live = _wait_if_asked(job_id, spec["id"], props, live)
+        if not props.get("adopt"):
+            post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
+        live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props))
         return CreateResult(f"{job_id}/{spec['id']}", _outputs(props, live))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -133,7 +132,8 @@ def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict
 
 
 def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """After a create that may have happened or met TaskExists: adopt only an identical task."""
+    """The task after a create that may have landed (lost response, TaskExists) or with adopt=True: create it if
+    it is not there, adopt it only if it equals the spec."""
     client = connection()
     live = client.get_task(job_id, spec["id"])
     if live is None:
