@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import re
 import time
 import uuid
@@ -52,8 +53,14 @@ def etag(ticks: int) -> str:
 def iso(ticks: int) -> str:
     """ISO-8601 UTC with seven fractional digits, e.g. 2025-07-01T12:00:00.1234567Z (section 1.1)."""
     seconds, fraction = divmod(ticks - _UNIX_EPOCH_TICKS, TICKS_PER_SECOND)
-    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
-    return f"{stamp:%Y-%m-%dT%H:%M:%S}.{fraction:07d}Z"
+    return f"{_iso_second(seconds)}.{fraction:07d}Z"
+
+
+# A task's transitions stamp several times within the same second: formatting the date and time once per
+# second keeps timestamps off the scheduler's profile.
+@functools.lru_cache(maxsize=64)
+def _iso_second(seconds: int) -> str:
+    return f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def ticks_from_iso(text: str) -> int:
@@ -61,10 +68,15 @@ def ticks_from_iso(text: str) -> int:
     match = _ISO.fullmatch(text)
     if match is None:
         raise ValueError(f"not an ISO-8601 UTC timestamp: {text!r}")
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    stamp = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
     fraction = int((match.group(7) or "0").ljust(7, "0"))
-    return int(stamp.timestamp()) * TICKS_PER_SECOND + _UNIX_EPOCH_TICKS + fraction
+    return _ticks_of_second(match.group(1, 2, 3, 4, 5, 6)) + fraction
+
+
+@functools.lru_cache(maxsize=64)
+def _ticks_of_second(parts: tuple[str, ...]) -> int:
+    year, month, day, hour, minute, second = (int(part) for part in parts)
+    stamp = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    return int(stamp.timestamp()) * TICKS_PER_SECOND + _UNIX_EPOCH_TICKS
 
 
 def rfc1123(ticks: int) -> str:

@@ -7,15 +7,12 @@ back. Resource and output files are in runner_files.py. Batch facts cited from
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import datetime as dt
 import os
 import re
 import shlex
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,10 +27,10 @@ from batch_service.runner_files import (
     download_resource_file,
     failure_info,
 )
+from batch_service.spawn import TaskProcess, start_task_process
 
 TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
 
-SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
 # stays out of the task's environment.
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -216,20 +213,13 @@ def open_outputs(launch: TaskLaunch) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
 class ProcessRunner:
     """Runs each task as a real local process in its node directory, without a shell."""
 
-    def __init__(self, download_timeout: float = 300.0, spawn_threads: int = 4) -> None:
+    def __init__(self, download_timeout: float = 300.0) -> None:
         self._download_timeout = download_timeout
         self._container_runtime: bool | None = None
         self._container_lock = asyncio.Lock()
-        # Creating the task directory, opening its output files and fork/exec all block and release the GIL:
-        # done on these threads, they overlap with the event loop's own work. The loop thread rarely idles
-        # when tasks are short, so a thread waiting for the GIL would wait a whole switch interval (5 ms by
-        # default) before each start; a shorter interval keeps starts prompt.
-        self._spawner = concurrent.futures.ThreadPoolExecutor(spawn_threads, thread_name_prefix="task-start")
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     def close(self) -> None:
-        """Stop the start threads (tasks still running are the scheduler's to stop first)."""
-        self._spawner.shutdown(wait=True)
+        """Nothing to release: every process was awaited by the attempt that started it."""
 
     async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
         """Download resource files, run the command line, check output files; honour wall clock and cancel."""
@@ -305,14 +295,10 @@ class ProcessRunner:
                 await download_resource_file(client, spec, launch.working_dir)
 
     async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> int:
-        starting = asyncio.get_running_loop().run_in_executor(self._spawner, start_process, launch, argv)
         try:
-            # Shielded: a process that starts while this attempt is being cancelled must still be killed.
-            process = await asyncio.shield(starting)
-        except asyncio.CancelledError:
-            with contextlib.suppress(OSError):
-                _kill_group((await starting).pid)
-            raise
+            # On the event loop itself: posix_spawn returns as soon as the child has called exec, cheaper than
+            # handing the start to a thread and waiting for that thread to get the GIL back (spawn.py).
+            process = start_process(launch, argv)
         except (FileNotFoundError, NotADirectoryError) as error:
             raise LaunchError("preprocessing", "CommandProgramNotFound",
                               f"The program '{argv[0]}' of the command line was not found",
@@ -325,6 +311,7 @@ class ProcessRunner:
             code = await process_exit(process)
         except asyncio.CancelledError:
             # Terminate, disable, job end or wall clock: the whole process group goes, children included.
+            # Killing and reaping both happen on the loop, so the pid cannot have been reused in between.
             _kill_group(process.pid)
             await process_exit(process)
             raise
@@ -332,18 +319,14 @@ class ProcessRunner:
         return code if code >= 0 else 128 - code
 
 
-def start_process(launch: TaskLaunch, argv: list[str]) -> subprocess.Popen[bytes]:
-    """Create the task directory and output files and start the command in its own process group.
-
-    Popen directly rather than asyncio's subprocess: the end of the process is then awaited through a pidfd
-    (process_exit), without the waiter thread per child of asyncio's default child watcher.
-    """
-    with open_outputs(launch) as (out, err):
-        return subprocess.Popen(argv, cwd=launch.working_dir, env=task_environment(launch),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+def start_process(launch: TaskLaunch, argv: list[str]) -> TaskProcess:
+    """Create the task directory and start the command in its own session, output to stdout/stderr.txt."""
+    prepare_task_dir(launch)
+    return start_task_process(argv, launch.working_dir, task_environment(launch), launch.task_dir / "stdout.txt",
+                              launch.task_dir / "stderr.txt", append=launch.append_output)
 
 
-async def process_exit(process: subprocess.Popen[bytes]) -> int:
+async def process_exit(process: TaskProcess) -> int:
     """Wait for a process without blocking the loop: a pidfd becomes readable when it ends (Linux)."""
     try:
         pidfd = os.pidfd_open(process.pid)
@@ -362,6 +345,11 @@ async def process_exit(process: subprocess.Popen[bytes]) -> int:
 
 def split_command_line(command_line: str) -> list[str]:
     """Split a command line the way a POSIX shell would, without running one (section 3.4)."""
+    if _SHLEX_SPECIAL.search(command_line) is None:
+        # No quote or backslash: shlex would only split on its whitespace, and it is slow pure Python.
+        argv = [word for word in _SHLEX_WHITESPACE.split(command_line) if word]
+        if argv:
+            return argv
     try:
         argv = shlex.split(command_line)
     except ValueError as error:
@@ -418,6 +406,8 @@ async def _stop(attempt: asyncio.Future[Any]) -> None:
         await attempt
 
 
+_SHLEX_SPECIAL = re.compile(r"['\"\\]")
+_SHLEX_WHITESPACE = re.compile(r"[ \t\r\n]+")
 _EXIT_RULE = re.compile(r"(?:^|[;&|\s])exit\s+(\d+)\s*;?\s*$")
 _SLEEP_RULE = re.compile(r"(?:^|[;&|\s/])sleep\s+(\d+(?:\.\d+)?)")
 

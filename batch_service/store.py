@@ -6,15 +6,19 @@ WAL), and a whole add-collection is one transaction. Models are stored as the JS
 endpoint prefix of `url`), so a restart answers byte-identical bodies with the same ETags.
 
 The scheduler's task state transitions are the exception: they are queued (put_task_later) and committed
-together a few milliseconds later, one transaction for many transitions instead of one each. close() (SIGTERM)
-and every write-through commit them first. A kill -9 can lose only the transitions of those last milliseconds:
+together a few milliseconds later, one transaction for many transitions instead of one each, on a writer
+thread so the event loop does not wait for SQLite. close() (SIGTERM) and every write-through commit them first.
+Every write, queued or not, runs on that one thread in the order it was asked for, so a later state of a task
+can never be overwritten by an earlier one. A kill -9 can lose only the transitions of those last milliseconds:
 the task is then found `active`, `preparing` or `running` on the next start, and the restart requeue logic
 (Scheduler.start) runs it again, as it does for any task the process was running when it died.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -58,6 +62,7 @@ def _dump(value: dict[str, Any]) -> str:
     return _ENCODER.encode(value)
 
 
+log = logging.getLogger("batch_service.store")
 _PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)"
 
 
@@ -72,6 +77,9 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._pending: dict[tuple[str, str], Callable[[], Row]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
+        # One thread does every write after load(): SQLite releases the GIL while it works, and one thread
+        # keeps the writes in the order they were asked for.
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store-writer")
 
     def load(self) -> Snapshot:
         """Read everything back, each kind ordered by creation sequence."""
@@ -89,36 +97,28 @@ class Store:
 
     def put_pool(self, row: Row) -> None:
         """Insert or replace one pool."""
-        self.flush()
-        self._db.execute("INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)",
-                         (row.key, row.seq, _dump(row.model), _dump(row.extra)))
+        self._commit([("INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)",
+                       [(row.key, row.seq, _dump(row.model), _dump(row.extra))])])
 
     def delete_pool(self, key: str) -> None:
         """Remove one pool."""
-        self.flush()
-        self._db.execute("DELETE FROM pools WHERE key = ?", (key,))
+        self._commit([("DELETE FROM pools WHERE key = ?", [(key,)])])
 
     def put_job(self, row: Row) -> None:
         """Insert or replace one job."""
-        self.flush()
-        self._db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)",
-                         (row.key, row.seq, _dump(row.model), _dump(row.extra)))
+        self._commit([("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)",
+                       [(row.key, row.seq, _dump(row.model), _dump(row.extra))])])
 
     def delete_job(self, key: str) -> None:
         """Remove a job and all its tasks in one transaction."""
         for pair in [pair for pair in self._pending if pair[0] == key]:
             del self._pending[pair]
-        self.flush()
-        with self._transaction():
-            self._db.execute("DELETE FROM tasks WHERE job_key = ?", (key,))
-            self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
+        self._commit([("DELETE FROM tasks WHERE job_key = ?", [(key,)]), ("DELETE FROM jobs WHERE key = ?", [(key,)])])
 
     def put_tasks(self, job_key: str, rows: Iterable[Row]) -> None:
         """Insert or replace tasks of one job in one transaction (an add-collection is one commit), together
         with the queued task writes."""
-        values = [(job_key, r.key, r.seq, _dump(r.model), _dump(r.extra)) for r in rows]
-        with self._transaction():
-            self._db.executemany(_PUT_TASK, self._take_pending() + values)
+        self._commit([(_PUT_TASK, [(job_key, r.key, r.seq, _dump(r.model), _dump(r.extra)) for r in rows])])
 
     def put_task_later(self, job_key: str, key: str, row_of: Callable[[], Row]) -> None:
         """Queue a write of one task; `row_of` is called at the commit, so the latest state is what is written.
@@ -131,30 +131,37 @@ class Store:
         except RuntimeError:
             self.flush()
             return
-        self._flush_timer = loop.call_later(_FLUSH_DELAY, self.flush)
+        self._flush_timer = loop.call_later(_FLUSH_DELAY, self._flush_in_background)
 
     def flush(self) -> None:
-        """Commit the queued task writes in one transaction."""
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if self._pending:
-            with self._transaction():
-                self._db.executemany(_PUT_TASK, self._take_pending())
+        """Commit the queued task writes in one transaction, and wait for it."""
+        self._commit([])
 
     def delete_task(self, job_key: str, key: str) -> None:
         """Remove one task."""
         self._pending.pop((job_key, key), None)
-        self.flush()
-        self._db.execute("DELETE FROM tasks WHERE job_key = ? AND key = ?", (job_key, key))
+        self._commit([("DELETE FROM tasks WHERE job_key = ? AND key = ?", [(job_key, key)])])
 
     def close(self) -> None:
         """Commit queued writes, fold the WAL into the database file and close (called on SIGTERM)."""
         self.flush()
+        self._writer.shutdown(wait=True)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 
-    def _take_pending(self) -> list[tuple[str, str, int, str, str]]:
+    def _commit(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        # The queued task writes go first: the statements may delete what they would write.
+        pending = self._take_pending()
+        if pending or statements:
+            self._writer.submit(self._transaction, [(_PUT_TASK, pending), *statements]).result()
+
+    def _flush_in_background(self) -> None:
+        self._flush_timer = None
+        pending = self._take_pending()
+        if pending:
+            self._writer.submit(self._transaction, [(_PUT_TASK, pending)]).add_done_callback(_log_failure)
+
+    def _take_pending(self) -> list[tuple[Any, ...]]:
         pending, self._pending = self._pending, {}
         if self._flush_timer is not None:
             self._flush_timer.cancel()
@@ -165,16 +172,22 @@ class Store:
             values.append((job_key, row.key, row.seq, _dump(row.model), _dump(row.extra)))
         return values
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
+    def _transaction(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """One transaction of (sql, parameter rows) pairs; runs on the writer thread."""
         self._db.execute("BEGIN")
+        try:
+            for sql, rows in statements:
+                if rows:
+                    self._db.executemany(sql, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+def _log_failure(done: concurrent.futures.Future[None]) -> None:
+    error = done.exception()
+    if error is not None:
+        log.error("queued task writes could not be committed: %s", error)
+
+
