@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import shlex
@@ -77,7 +78,7 @@ class TaskLaunch:
     common_resource_files: list[dict[str, Any]] = field(default_factory=list)
     append_output: bool = False  # a multi-instance primary appends its command's output to its coordination's
 
-    @property
+    @functools.cached_property
     def working_dir(self) -> Path:
         """The task's current directory, `<task dir>/wd` (section 10.2)."""
         return self.task_dir / "wd"
@@ -132,39 +133,55 @@ def user_environment(common: list[dict[str, Any]] | None, task: list[dict[str, A
 
 def task_environment(launch: TaskLaunch) -> dict[str, str]:
     """The whole environment of the task process: a few inherited variables, user settings, AZ_BATCH_*."""
-    env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
-    env.setdefault("PATH", os.defpath)
+    env = dict(_inherited_environment())
     env.update(launch.env)
     # The node's own variables come last: the directories they name are fixed by the node (section 10.1).
     env.update(batch_variables(launch))
     return env
 
 
+@functools.cache
+def _inherited_environment() -> dict[str, str]:
+    # Read once: the service's own environment does not change while it runs. Callers copy it.
+    env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
 def batch_variables(launch: TaskLaunch) -> dict[str, str]:
     """The AZ_BATCH_* variables of section 10.1 for this task on this node."""
-    node, root = launch.node, launch.node.root_dir
-    env = {
-        "AZ_BATCH_ACCOUNT_NAME": node.account_name,
-        "AZ_BATCH_ACCOUNT_URL": node.account_url,
-        "AZ_BATCH_POOL_ID": node.pool_id,
-        "AZ_BATCH_NODE_ID": node.node_id,
-        "AZ_BATCH_NODE_IS_DEDICATED": "true" if node.is_dedicated else "false",
+    env = dict(_node_variables(launch.node))
+    task_dir = os.fspath(launch.task_dir)
+    env.update({
         "AZ_BATCH_JOB_ID": launch.job_id,
         "AZ_BATCH_TASK_ID": launch.task_id,
-        "AZ_BATCH_NODE_ROOT_DIR": str(root),
-        "AZ_BATCH_NODE_SHARED_DIR": str(root / "shared"),
-        "AZ_BATCH_NODE_STARTUP_DIR": str(root / "startup"),
-        "AZ_BATCH_NODE_MOUNTS_DIR": str(root / "fsmounts"),
-        "AZ_BATCH_TASK_DIR": str(launch.task_dir),
-        "AZ_BATCH_TASK_WORKING_DIR": str(launch.working_dir),
-        "AZ_BATCH_CERTIFICATES_DIR": str(launch.working_dir / "certs"),
-    }
+        "AZ_BATCH_TASK_DIR": task_dir,
+        "AZ_BATCH_TASK_WORKING_DIR": f"{task_dir}/wd",
+        "AZ_BATCH_CERTIFICATES_DIR": f"{task_dir}/wd/certs",
+    })
     if launch.job_prep_dir is not None and launch.kind != "jobpreparation":
         env["AZ_BATCH_JOB_PREP_DIR"] = str(launch.job_prep_dir)
         env["AZ_BATCH_JOB_PREP_WORKING_DIR"] = str(launch.job_prep_dir / "wd")
     if launch.multi_instance is not None:
         env.update(_multi_instance_variables(launch, launch.multi_instance))
     return env
+
+
+@functools.lru_cache(maxsize=256)
+def _node_variables(node: NodeContext) -> dict[str, str]:
+    # The same for every task on the node; built once per node (callers copy it).
+    root = os.fspath(node.root_dir)
+    return {
+        "AZ_BATCH_ACCOUNT_NAME": node.account_name,
+        "AZ_BATCH_ACCOUNT_URL": node.account_url,
+        "AZ_BATCH_POOL_ID": node.pool_id,
+        "AZ_BATCH_NODE_ID": node.node_id,
+        "AZ_BATCH_NODE_IS_DEDICATED": "true" if node.is_dedicated else "false",
+        "AZ_BATCH_NODE_ROOT_DIR": root,
+        "AZ_BATCH_NODE_SHARED_DIR": f"{root}/shared",
+        "AZ_BATCH_NODE_STARTUP_DIR": f"{root}/startup",
+        "AZ_BATCH_NODE_MOUNTS_DIR": f"{root}/fsmounts",
+    }
 
 
 def _multi_instance_variables(launch: TaskLaunch, mi: MultiInstanceContext) -> dict[str, str]:
