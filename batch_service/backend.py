@@ -13,6 +13,7 @@ Methods for the scheduler (all on the event loop thread):
 """
 from __future__ import annotations
 
+import copy
 import functools
 import time
 from collections.abc import Iterator, Mapping
@@ -203,6 +204,28 @@ class Backend(TaskOperations):
     def iter_jobs(self) -> Iterator[Model]:
         """Copies of every job's read model, in creation order."""
         return (self.public(job.model) for job in list(self._jobs.values()))
+
+    # --- job preparation and release status (section 6.7) ----------------------------------------------------
+
+    def preparation_release_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
+        """GET /jobs/{id}/jobpreparationandreleasetaskstatus: one entry per node the job prepared, in the order
+        the nodes were first used; 409 JobPreparationTaskNotSpecified for a job with neither JP nor JR."""
+        job = self._job(job_id)
+        if not job.model.get("jobPreparationTask") and not job.model.get("jobReleaseTask"):
+            raise errors.job_preparation_task_not_specified()
+        nodes = job.extra.get("preparationRelease", {})
+        return ((order, copy.deepcopy(entry)) for order, entry in enumerate(list(nodes.values())))
+
+    def record_preparation_release(self, job_id: str, node: Mapping[str, str], part: str,
+                                   info: Mapping[str, Any]) -> None:
+        """Merge `info` into the node's jobPreparationTaskExecutionInfo or jobReleaseTaskExecutionInfo (a None
+        value removes the key) and persist it with the job."""
+        job = self._job(job_id)
+        nodes = job.extra.setdefault("preparationRelease", {})
+        entry = nodes.setdefault(node["nodeId"], dict(node))
+        merged = {**entry.get(part, {}), **info}
+        entry[part] = {name: value for name, value in merged.items() if value is not None}
+        self._save_job(job)
 
     # --- jobs: PATCH and PUT (section 4.1) ----------------------------------------------------------------
 

@@ -237,6 +237,12 @@ def task_id_same_as_job_preparation_task() -> BatchServiceError:
                              "The specified Task ID is the same as the Job Preparation Task ID.")
 
 
+def job_preparation_task_not_specified() -> BatchServiceError:
+    """Preparation and release status asked of a job with neither task (Job - List Preparation And Release)."""
+    return BatchServiceError(409, "JobPreparationTaskNotSpecified",
+                             "The specified job does not have a Job Preparation Task or Job Release Task.")
+
+
 def task_id_same_as_job_release_task() -> BatchServiceError:
     """The task id equals the job release task's id (section 3.4)."""
     return BatchServiceError(409, "TaskIdSameAsJobReleaseTask",

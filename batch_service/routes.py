@@ -147,6 +147,12 @@ async def local_faults(request: web.Request) -> web.StreamResponse:
 _JOB = "/jobs/{job_id}"
 _TASK = "/jobs/{job_id}/tasks/{task_id}"
 
+async def list_preparation_release_status(request: web.Request) -> web.StreamResponse:
+    """GET /jobs/{jobId}/jobpreparationandreleasetaskstatus -> 200 paged, one entry per prepared node."""
+    items = backend(request).preparation_release_items(request.match_info["job_id"])
+    return list_response(request, items, "jobpreparationandreleasetaskstatus")
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/pools", create_pool),
     ("GET", "/pools", list_pools),
@@ -163,6 +169,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _JOB + "/enable", enable_job),
     ("POST", _JOB + "/terminate", terminate_job),
     ("GET", _JOB + "/taskcounts", get_task_counts),
+    ("GET", _JOB + "/jobpreparationandreleasetaskstatus", list_preparation_release_status),
     ("POST", _JOB + "/tasks", task_routes.create_task),
     ("GET", _JOB + "/tasks", task_routes.list_tasks),
     ("POST", _JOB + "/addtaskcollection", task_routes.add_task_collection),

@@ -199,16 +199,31 @@ class Executor:
         retries = int((spec.get("constraints") or {}).get("maxTaskRetryCount", 0))
         task_dir = self.node_task_dir(job["id"], spec["id"], node_id)
         launch = self.launch(job, spec, "jobpreparation", task_dir, pool_id, node_id)
+        part = "jobPreparationTaskExecutionInfo"
+        self._record_node_task(job, pool_id, node_id, part, spec["id"],
+                               {"state": "running", "startTime": stamp_time(utc_now()), "retryCount": 0})
         attempt = 0
         while True:
             outcome = await self._runner.run(launch, self._ending_event(job["id"]))
             if outcome.succeeded or outcome.failure_kind != "exit" or (0 <= retries <= attempt):
                 break
             attempt += 1
+            self._record_node_task(job, pool_id, node_id, part, spec["id"],
+                                   {"retryCount": attempt, "lastRetryTime": stamp_time(utc_now())})
+        self._record_node_task(job, pool_id, node_id, part, spec["id"], _ended(outcome))
         log.info("job %s: preparation on %s ended %s (exit %s)", job["id"], node_id, outcome.failure_kind,
                  outcome.exit_code)
         # waitForSuccess=false lets the job's tasks run on the node whatever the preparation did.
         return outcome.succeeded or not spec.get("waitForSuccess", True)
+
+    def _record_node_task(self, job: Model, pool_id: str, node_id: str, part: str, task_id: str,
+                          info: Model) -> None:
+        """Keep the JP/JR execution info of a node for GET .../jobpreparationandreleasetaskstatus."""
+        node_url = f"{self._endpoint()}/pools/{pool_id}/nodes/{node_id}"
+        root = f"workitems/{job['id']}/job-1/{task_id}@{node_id}"
+        node = {"poolId": pool_id, "nodeId": node_id, "nodeUrl": node_url}
+        info = {"taskRootDirectory": root, "taskRootDirectoryUrl": f"{node_url}/files/{root}", **info}
+        guarded(lambda: self._backend.record_preparation_release(job["id"], node, part, info))
 
     def _ending_event(self, job_id: str) -> asyncio.Event:
         return self._job_ending.setdefault(job_id.lower(), asyncio.Event())
@@ -223,10 +238,17 @@ class Executor:
         release = job.get("jobReleaseTask")
         pool_id = str((job.get("executionInfo") or {}).get("poolId", ""))
         if release and runs:
-            launches = [self.launch(job, release, "jobrelease", self.node_task_dir(job["id"], release["id"], node),
-                                    pool_id, node) for node in sorted(runs)]
-            await asyncio.gather(*(self._runner.run(launch, self.shutdown) for launch in launches))
+            await asyncio.gather(*(self._run_release(job, release, pool_id, node) for node in sorted(runs)))
         self.forget_job(job["id"])
+
+    async def _run_release(self, job: Model, release: Model, pool_id: str, node_id: str) -> None:
+        launch = self.launch(job, release, "jobrelease", self.node_task_dir(job["id"], release["id"], node_id),
+                             pool_id, node_id)
+        part = "jobReleaseTaskExecutionInfo"
+        self._record_node_task(job, pool_id, node_id, part, release["id"],
+                               {"state": "running", "startTime": stamp_time(utc_now())})
+        outcome = await self._runner.run(launch, self.shutdown)
+        self._record_node_task(job, pool_id, node_id, part, release["id"], _ended(outcome))
 
     def forget_job(self, job_id: str) -> None:
         """Drop what is remembered about a job's nodes (it ended or was deleted)."""
@@ -300,6 +322,12 @@ class Executor:
                 subtask["failureInfo"] = outcome.failure_info
         guarded(lambda: self._backend.set_subtasks(job["id"], task["id"],
                                                       cast("list[Mapping[str, Any]]", subtasks)))
+
+
+def _ended(outcome: TaskOutcome) -> Model:
+    """The execution-info fields of a JP or JR run that has ended (None values are dropped when merged)."""
+    return {"state": "completed", "endTime": stamp_time(outcome.end_time), "exitCode": outcome.exit_code,
+            "result": "success" if outcome.succeeded else "failure", "failureInfo": outcome.failure_info}
 
 
 def _is_manager(job: Model, task: Model) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.conftest import sdk_client
 from tests.service.test_scheduler_support import BatchApi, Model, interval, running_api, seconds, wait_for
 
 SLEEP = "/bin/sleep 30"
@@ -204,6 +205,46 @@ def test_preparation_runs_once_per_node_and_release_runs_when_the_job_ends(api: 
     # The release task sleeps a second: the job is completed only after it finished (section 6.7).
     assert job["previousState"] == "terminating"
     assert seconds(job["stateTransitionTime"]) - seconds(job["previousStateTransitionTime"]) >= 0.9
+
+
+def test_preparation_and_release_status_reports_each_run_per_node(api: BatchApi, name: str) -> None:
+    api.add_job({"id": name, "jobPreparationTask": {"commandLine": "/bin/sh -c 'exit 3'", "waitForSuccess": False,
+                                                    "constraints": {"maxTaskRetryCount": 1}},
+                 "jobReleaseTask": {"id": "cleanup", "commandLine": "/bin/sh -c 'echo bye'"}})
+    api.add_task(name, {"id": "work", "commandLine": "/bin/true"})
+    api.wait_task(name, "work")
+    api.call("POST", f"/jobs/{name}/terminate", expect=202)
+    api.wait_job(name, "completed")
+    body = api.call("GET", f"/jobs/{name}/jobpreparationandreleasetaskstatus", expect=200).json()
+    [status] = body["value"]
+    assert body["odata.metadata"].endswith("#jobpreparationandreleasetaskstatus")
+    assert (status["poolId"], status["nodeId"]) == ("local", "tvm-local-local-0")
+    assert status["nodeUrl"].endswith("/pools/local/nodes/tvm-local-local-0")
+    preparation, release = status["jobPreparationTaskExecutionInfo"], status["jobReleaseTaskExecutionInfo"]
+    # One retry of a failing preparation (waitForSuccess=false lets the task run anyway).
+    assert (preparation["state"], preparation["result"], preparation["exitCode"]) == ("completed", "failure", 3)
+    assert preparation["retryCount"] == 1 and "lastRetryTime" in preparation
+    assert preparation["failureInfo"]["code"] == "FailureExitCode"
+    assert preparation["taskRootDirectory"] == f"workitems/{name}/job-1/jobpreparation@tvm-local-local-0"
+    assert seconds(preparation["startTime"]) <= seconds(preparation["endTime"]) <= seconds(release["startTime"])
+    assert (release["state"], release["result"], release["exitCode"]) == ("completed", "success", 0)
+    assert release["taskRootDirectoryUrl"].endswith(f"/files/workitems/{name}/job-1/cleanup@tvm-local-local-0")
+    assert "failureInfo" not in release
+    selected = api.call("GET", f"/jobs/{name}/jobpreparationandreleasetaskstatus", expect=200,
+                        **{"$select": "nodeId"})
+    assert selected.json()["value"] == [{"nodeId": "tvm-local-local-0"}]
+    # The official SDK reads the same list into its own models.
+    [typed] = sdk_client(api.service).list_job_preparation_and_release_task_status(name)
+    typed_preparation, typed_release = typed.job_preparation_task_execution_info, typed.job_release_task_execution_info
+    assert typed_preparation is not None and typed_preparation.retry_count == 1
+    assert typed_release is not None and typed_release.state == "completed"
+
+
+def test_preparation_and_release_status_of_a_job_without_them_is_409(api: BatchApi, name: str) -> None:
+    api.add_job({"id": name})
+    response = api.call("GET", f"/jobs/{name}/jobpreparationandreleasetaskstatus", expect=409)
+    assert response.json()["code"] == "JobPreparationTaskNotSpecified"
+    api.call("GET", f"/jobs/{name}-missing/jobpreparationandreleasetaskstatus", expect=404)
 
 
 def test_preparation_runs_on_each_node_the_job_uses(api: BatchApi, name: str) -> None:
