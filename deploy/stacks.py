@@ -15,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pulumi import automation as auto
+from pulumi.automation._stack import StackInitMode
 
 from deploy.environment import PROJECT_DIR, STATE_DIR, TOOLCHAIN_DIR, engine_env, require_engine
+from deploy.fast_stack import DeployStack, settled
 
 PROJECT_NAME = "batch-as-code"
 
@@ -65,13 +67,14 @@ def open_stack(
     clear_stale_locks(state_dir or STATE_DIR, stack)
     env = engine_env(stack, **({"state_dir": state_dir} if state_dir else {}))
     env.update(extra_env or {})
-    opts = auto.LocalWorkspaceOptions(
+    workspace = auto.LocalWorkspace(
         work_dir=str(work_dir),
+        program=settled(program),
         env_vars=env,
         pulumi_home=env["PULUMI_HOME"],
         pulumi_command=auto.PulumiCommand(root=str(TOOLCHAIN_DIR)),
     )
-    return auto.create_or_select_stack(stack, project_name=PROJECT_NAME, program=program, opts=opts)
+    return DeployStack(stack, workspace, StackInitMode.CREATE_OR_SELECT)
 
 
 def write_scratch_project(directory: Path, venv: Path) -> Path:

@@ -4,11 +4,11 @@ Importing this package defines classes only; it never creates a resource.
 """
 from __future__ import annotations
 
-from providers._base import install_serialization_fix
 from providers.collection import BatchTaskCollection, BatchTaskCollectionProvider
 from providers.factories import ParametricSweep, PerItem, TaskFactory, with_merge_task
 from providers.job import BatchJob, BatchJobProvider
 from providers.schedule import BatchJobSchedule, BatchJobScheduleProvider
+from providers.sdk_fixes import install_sdk_fixes
 from providers.specs import JobSpec, TaskSpec
 from providers.task import BatchTask, BatchTaskProvider
 
@@ -18,5 +18,6 @@ __all__ = [
     "PerItem", "TaskFactory", "TaskSpec", "with_merge_task",
 ]
 
-# Programs with hundreds of dynamic resources hit a RecursionError in the SDK without this (see _base.py).
-install_serialization_fix()
+# Programs with hundreds of dynamic resources hit a RecursionError in the SDK without these, and every resource
+# costs more than it must (see sdk_fixes.py).
+install_sdk_fixes()

@@ -1,12 +1,10 @@
 """What every Batch resource provider shares: connection at call time, check failures, plan lines, errors."""
 from __future__ import annotations
 
-import pickle
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pulumi.dynamic.dynamic as pulumi_dynamic
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
@@ -86,34 +84,3 @@ def post_tolerating_duplicate(post: Callable[[], object]) -> None:
 
 class ProviderFailure(Exception):
     """An operation failed for a reason the user must act on; the message is shown as is by the engine."""
-
-
-def install_serialization_fix() -> None:
-    """Work around the SDK's RecursionError after ~300 dynamic resources (pulumi-dynamic.md §3.3).
-
-    `serialize_provider` wraps `pickle._Pickler._batch_setitems` again on every call and never restores it.
-    We restore the pickler after each call and reuse the pickled form of attribute-less providers, which are
-    identical for every resource of a class (that also makes a 1,000-resource program linear, not quadratic).
-    """
-    original: Callable[[ResourceProvider], str] = pulumi_dynamic.serialize_provider
-    if getattr(original, "_batch_fix", False):
-        return
-    saved = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)  # type: ignore[attr-defined]
-    cache: dict[type, str] = {}
-
-    def serialize(provider: ResourceProvider) -> str:
-        key = type(provider)
-        if not vars(provider) and key in cache:
-            return cache[key]
-        pickler = pickle.Pickler
-        try:
-            result = original(provider)
-        finally:
-            pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = saved  # type: ignore[attr-defined]
-            pickle.Pickler = pickler  # type: ignore[misc]
-        if not vars(provider):
-            cache[key] = result
-        return result
-
-    serialize._batch_fix = True  # type: ignore[attr-defined]
-    pulumi_dynamic.serialize_provider = serialize

@@ -19,6 +19,7 @@ from providers._base import (
 from providers.diff import DiffPlan, diff_task
 from providers.errors import Conflict, NotFound
 from providers.job import BatchJob
+from providers.live_tasks import LIVE_TASKS
 from providers.policy import policy_failures
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
@@ -124,7 +125,8 @@ def _job_retry_default(props: dict[str, Any]) -> int | None:
 
 
 def _plan(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> DiffPlan:
-    return _plan_against(spec, connection().get_task(job_id, spec["id"]), props)
+    """Desired vs live for diff; many tasks of one job are read with one listing (see live_tasks.py)."""
+    return _plan_against(spec, LIVE_TASKS.get(connection(), job_id, str(spec["id"])), props)
 
 
 def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict[str, Any]) -> DiffPlan:

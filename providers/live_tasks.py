@@ -1,0 +1,62 @@
+"""Live tasks for the diffs of one engine run: one list request per job instead of one GET per task.
+
+A preview of a program with many BatchTask resources in one job diffs each of them against the live task. A GET
+per task costs the provider host and the service ~4 ms of CPU each; the job's task list (same objects, batch-api.md
+4.2) answers them all from one request. Only `diff` reads here, and a provider host lives for one engine command,
+so a listing is a snapshot of that command's preview, like the GETs it replaces; create, update, delete and read
+always ask the service.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from providers.client import BatchClient
+from providers.errors import NotFound
+
+# The first diffs of a job use GET (a program with a few tasks never lists a large job); more list the job.
+GET_BEFORE_LISTING = 4
+# How long a listing answers diffs; a diff after that lists again.
+SNAPSHOT_SECONDS = 10.0
+
+Json = dict[str, Any]
+_Key = tuple[int, str]
+
+
+class LiveTasks:
+    """Per (client, job): how many diffs asked, and the latest listing of the job's tasks by lower-case id."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked: dict[_Key, int] = {}
+        self._job_locks: dict[_Key, threading.Lock] = {}
+        self._snapshots: dict[_Key, tuple[float, dict[str, Json]]] = {}
+
+    def get(self, client: BatchClient, job_id: str, task_id: str) -> Json | None:
+        """The live task (None when it or its job does not exist)."""
+        key = (id(client), job_id.lower())
+        with self._lock:
+            self._asked[key] = self._asked.get(key, 0) + 1
+            if self._asked[key] <= GET_BEFORE_LISTING:
+                job_lock = None
+            else:
+                job_lock = self._job_locks.setdefault(key, threading.Lock())
+        if job_lock is None:
+            return client.get_task(job_id, task_id)
+        with job_lock:  # one listing per job at a time; the other diffs wait for it
+            return self._listing(client, job_id, key).get(task_id.lower())
+
+    def _listing(self, client: BatchClient, job_id: str, key: _Key) -> dict[str, Json]:
+        taken, tasks = self._snapshots.get(key, (0.0, {}))
+        if time.monotonic() - taken < SNAPSHOT_SECONDS:
+            return tasks
+        try:
+            tasks = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+        except NotFound:
+            tasks = {}
+        self._snapshots[key] = (time.monotonic(), tasks)
+        return tasks
+
+
+LIVE_TASKS = LiveTasks()
