@@ -5,7 +5,7 @@ measured on the same machine in the same minute; each half runs --rounds times, 
 round counts (other work on a shared machine only ever slows a round down). Not a test: it prints numbers
 and exits 0 (1 on timeout).
 
-    .venv/bin/python benchmarks/bench_tasks.py [--tasks 2000] [--slots 8] [--rounds 3] [--timeout 300]
+    .venv/bin/python benchmarks/bench_tasks.py [--tasks 2000] [--slots 8] [--rounds 5] [--timeout 300]
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--slots", type=int, default=8, help="concurrency of both halves (--max-slots)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each half; the best one counts")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each half; the best one counts")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up on a service round after this long")
     args = parser.parse_args()
     bare_times, service_times = [], []
