@@ -7,6 +7,7 @@ back. Resource and output files are in runner_files.py. Batch facts cited from
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -14,7 +15,8 @@ import os
 import re
 import shlex
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -28,8 +30,9 @@ from batch_service.runner_files import (
     download_resource_file,
     failure_info,
 )
-from batch_service.spawn import TaskProcess, start_task_process
+from batch_service.spawn import TaskProcess, prepare_task_process
 
+SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
 
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
@@ -230,13 +233,21 @@ def open_outputs(launch: TaskLaunch) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
 class ProcessRunner:
     """Runs each task as a real local process in its node directory, without a shell."""
 
-    def __init__(self, download_timeout: float = 300.0) -> None:
+    def __init__(self, download_timeout: float = 300.0, start_threads: int = 4) -> None:
         self._download_timeout = download_timeout
         self._container_runtime: bool | None = None
         self._container_lock = asyncio.Lock()
+        # The event loop prepares each start (environment, file actions: Python work); these threads do what
+        # blocks without the GIL: creating the task directory and posix_spawn, which waits until the child has
+        # called exec. Those two are system calls whose time grows with disk and CPU contention, so they must
+        # not hold up the loop. A thread that ends a start needs the GIL back, and the loop rarely idles when
+        # tasks are short: a shorter switch interval than the default 5 ms keeps starts prompt.
+        self._starter = concurrent.futures.ThreadPoolExecutor(start_threads, thread_name_prefix="task-start")
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     def close(self) -> None:
-        """Nothing to release: every process was awaited by the attempt that started it."""
+        """Stop the start threads (every process was awaited by the attempt that started it)."""
+        self._starter.shutdown(wait=True)
 
     async def run(self, launch: TaskLaunch, cancel: asyncio.Event) -> TaskOutcome:
         """Download resource files, run the command line, check output files; honour wall clock and cancel."""
@@ -313,9 +324,19 @@ class ProcessRunner:
 
     async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> int:
         try:
-            # On the event loop itself: posix_spawn returns as soon as the child has called exec, cheaper than
-            # handing the start to a thread and waiting for that thread to get the GIL back (spawn.py).
-            process = start_process(launch, argv)
+            spawn = prepare_task_process(argv, launch.working_dir, task_environment(launch),
+                                         launch.task_dir / "stdout.txt", launch.task_dir / "stderr.txt",
+                                         append=launch.append_output)
+            starting = asyncio.get_running_loop().run_in_executor(self._starter, _start, launch, spawn)
+            try:
+                # Shielded: a process that starts while this attempt is being cancelled must still be killed.
+                process = await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                with contextlib.suppress(OSError):
+                    started = await starting
+                    _kill_group(started.pid)
+                    await process_exit(started)
+                raise
         except (FileNotFoundError, NotADirectoryError) as error:
             raise LaunchError("preprocessing", "CommandProgramNotFound",
                               f"The program '{argv[0]}' of the command line was not found",
@@ -336,11 +357,10 @@ class ProcessRunner:
         return code if code >= 0 else 128 - code
 
 
-def start_process(launch: TaskLaunch, argv: list[str]) -> TaskProcess:
-    """Create the task directory and start the command in its own session, output to stdout/stderr.txt."""
+def _start(launch: TaskLaunch, spawn: Callable[[], TaskProcess]) -> TaskProcess:
+    """On a start thread: create the task directory, then start the prepared process."""
     prepare_task_dir(launch)
-    return start_task_process(argv, launch.working_dir, task_environment(launch), launch.task_dir / "stdout.txt",
-                              launch.task_dir / "stderr.txt", append=launch.append_output)
+    return spawn()
 
 
 async def process_exit(process: TaskProcess) -> int:

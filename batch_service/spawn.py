@@ -3,20 +3,25 @@
 Why not Popen everywhere: for a task that runs a few milliseconds, Popen's own Python work (pipes to detect a
 failed exec, fd bookkeeping, opening the output files in the parent) costs about three times the CPU of a
 posix_spawn whose child opens its own output files and changes into its own working directory, and that CPU
-is the event loop's, taken from scheduling and HTTP. os.posix_spawn cannot change the child's directory before
+is the service's, taken from scheduling and HTTP. os.posix_spawn cannot change the child's directory before
 Python 3.13, so the libc functions are called through ctypes; posix_spawn_file_actions_addchdir_np exists in
 glibc since 2.29. posix_spawn returns once the child has called exec (glibc uses CLONE_VFORK), so an exec
-failure comes back as an error number here rather than as a child that exits 127.
+failure comes back as an error number rather than as a child that exits 127.
+
+A start comes in two halves (prepare_task_process): the Python work, done where the caller likes (the event
+loop), and the posix_spawn call alone, which releases the GIL and can run on a thread without that thread
+having to win the GIL back more than once.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -102,8 +107,16 @@ def start_task_process(argv: Sequence[str], cwd: Path, env: Mapping[str, str], s
     A program without a slash is looked up on the task's own PATH (as Popen does with env=); one with a slash
     is relative to `cwd`. Raises FileNotFoundError / PermissionError / NotADirectoryError when it cannot start.
     """
+    return prepare_task_process(argv, cwd, env, stdout, stderr, append)()
+
+
+def prepare_task_process(argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path,
+                         append: bool = False) -> Callable[[], TaskProcess]:
+    """start_task_process in two halves: this one does the Python work (may raise FileNotFoundError for a
+    program not on the task's PATH) and returns the other, which only calls posix_spawn, without the GIL.
+    The returned call must be made exactly once (it frees what this one set up)."""
     if _LIBC is None:
-        return _popen(argv, cwd, env, stdout, stderr, append)
+        return functools.partial(_popen, argv, cwd, env, stdout, stderr, append)
     program = argv[0]
     if "/" not in program:
         found = shutil.which(program, path=env.get("PATH", os.defpath))
@@ -118,13 +131,23 @@ def start_task_process(argv: Sequence[str], cwd: Path, env: Mapping[str, str], s
         _call("posix_spawn_file_actions_addopen", actions, 1, os.fsencode(stdout), output_flags, _OUTPUT_MODE)
         _call("posix_spawn_file_actions_addopen", actions, 2, os.fsencode(stderr), output_flags, _OUTPUT_MODE)
         _call("posix_spawn_file_actions_addchdir_np", actions, os.fsencode(cwd))
-        pid = ctypes.c_int()
-        error = _LIBC[0].posix_spawn(ctypes.byref(pid), os.fsencode(program), actions, _ATTRIBUTES,
-                                     _strings(argv), _strings(f"{name}={value}" for name, value in env.items()))
+    except BaseException:
+        _LIBC[1].posix_spawn_file_actions_destroy(actions)
+        raise
+    return functools.partial(_spawn, os.fsencode(program), actions, _strings(argv),
+                             _strings(f"{name}={value}" for name, value in env.items()))
+
+
+def _spawn(program: bytes, actions: ctypes.Array[ctypes.c_char], argv: ctypes.Array[ctypes.c_char_p],
+           envp: ctypes.Array[ctypes.c_char_p]) -> TaskProcess:
+    assert _LIBC is not None
+    pid = ctypes.c_int()
+    try:
+        error = _LIBC[0].posix_spawn(ctypes.byref(pid), program, actions, _ATTRIBUTES, argv, envp)
     finally:
         _LIBC[1].posix_spawn_file_actions_destroy(actions)
     if error:
-        raise OSError(error, os.strerror(error), program)
+        raise OSError(error, os.strerror(error), os.fsdecode(program))
     return SpawnedProcess(pid.value)
 
 
