@@ -52,10 +52,19 @@ class PeakMemory:
         self._thread.join()
 
     def _run(self) -> None:
+        # This thread shares the GIL with the program and the Automation API, so it must stay cheap: a process
+        # whose command line does not even mention pulumi is not read again (the provider process is forked
+        # from `pulumi-resource-pulumi-python`, so before its exec it already mentions pulumi).
+        others: set[str] = set()
         while not self._stop.wait(0.05):
             for proc in Path("/proc").iterdir():
+                if proc.name in others or not proc.name.isdigit():
+                    continue
                 try:
-                    if b"pulumi.dynamic" not in (proc / "cmdline").read_bytes():
+                    cmdline = (proc / "cmdline").read_bytes()
+                    if b"pulumi" not in cmdline:
+                        others.add(proc.name)
+                    if b"pulumi.dynamic" not in cmdline:
                         continue
                     for line in (proc / "status").read_text().splitlines():
                         if line.startswith("VmHWM:"):

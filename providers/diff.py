@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from providers.durations import format_duration
 from providers.schema import (
     NO_DEFAULT,
@@ -202,6 +199,9 @@ def _changes(kind: str, desired: dict[str, Any], live: dict[str, Any]) -> list[F
     if desired == live:
         return []  # the common no-op case, without deepdiff's cost (it dominates a 10,000-task preview)
 
+    # deepdiff is imported only here: a provider process whose diffs all match never loads it (~60 ms).
+    from deepdiff import DeepDiff
+
     def keyed(level: Any) -> bool:
         parts = level.path(output_format="list")
         match = rule_for(kind, parts) if parts else None
@@ -219,6 +219,8 @@ def _changes(kind: str, desired: dict[str, Any], live: dict[str, Any]) -> list[F
 
 
 def _field_change(kind: str, level: Any) -> FieldChange:
+    from deepdiff.helper import notpresent
+
     parts = level.path(output_format="list")
     match = rule_for(kind, parts)
     path = _display_path(kind, level)
@@ -274,6 +276,8 @@ def _display_path(kind: str, level: Any) -> str:
 
 
 def _item_at(chain: list[Any], depth: int) -> Any:
+    from deepdiff.helper import notpresent
+
     if depth >= len(chain):
         return None
     node = chain[depth]

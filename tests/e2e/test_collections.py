@@ -27,6 +27,7 @@ def sweep_program(job_id: str, count: int, command: str = "/bin/true", retries: 
                  if int(t["id"][1:]) not in (skip or set())]
         sweep = BatchTaskCollection("sweep", job=job, tasks=tasks)
         pulumi.export("count", sweep.task_count)
+        pulumi.export("ids", sweep.task_ids)
     return program
 
 
@@ -38,6 +39,7 @@ def test_a_thousand_task_sweep_reconciles_as_a_set(tmp_path: Path, service: Runn
     run = new_stack(tmp_path, service, sweep_program("sweep-1k", 1000))
     up = run.up()
     assert up.outputs["count"].value == 1000
+    assert up.outputs["ids"].value == [f"t{i:04d}" for i in range(1000)]  # a list, though held as one string
     before = live_tasks(sdk, "sweep-1k")
     assert len(before) == 1000
 
