@@ -31,7 +31,10 @@ logs: install toolchain ## a task's stdout/stderr: make logs TASK=job/task [STAC
 test: install toolchain ## unit, service and end-to-end tests (real engine, real service)
 	$(PY) -m pytest
 
+# Bytecode for the project's own packages, written here because an environment with PYTHONDONTWRITEBYTECODE=1
+# (like this machine's) would otherwise recompile them in every process, each dynamic-provider host included.
 install: $(VENV)/.installed
+	@$(PY) -m compileall -q providers deploy batch_service >/dev/null
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
