@@ -19,6 +19,9 @@ from providers.errors import NotFound
 GET_BEFORE_LISTING = 4
 # How long a listing answers diffs; a diff after that lists again.
 SNAPSHOT_SECONDS = 10.0
+# A job holding more tasks than this is never listed for diffs: a few BatchTask resources beside a large
+# collection in the same job would otherwise page through all of it. Their diffs keep one GET each.
+LISTING_LIMIT = 2000
 
 Json = dict[str, Any]
 _Key = tuple[int, str]
@@ -32,6 +35,7 @@ class LiveTasks:
         self._asked: dict[_Key, int] = {}
         self._job_locks: dict[_Key, threading.Lock] = {}
         self._snapshots: dict[_Key, tuple[float, dict[str, Json]]] = {}
+        self._too_large: set[_Key] = set()
 
     def get(self, client: BatchClient, job_id: str, task_id: str) -> Json | None:
         """The live task (None when it or its job does not exist)."""
@@ -45,7 +49,22 @@ class LiveTasks:
         if job_lock is None:
             return client.get_task(job_id, task_id)
         with job_lock:  # one listing per job at a time; the other diffs wait for it
+            if key in self._too_large or not self._small_enough(client, job_id, key):
+                return client.get_task(job_id, task_id)
             return self._listing(client, job_id, key).get(task_id.lower())
+
+    def _small_enough(self, client: BatchClient, job_id: str, key: _Key) -> bool:
+        """Whether the job may be listed: asked once per job (taskcounts), before its first listing."""
+        if key in self._snapshots:
+            return True
+        try:
+            counts = client.get_task_counts(job_id)["taskCounts"]
+        except NotFound:
+            return True  # the listing will say the job is gone
+        if sum(int(counts.get(state, 0)) for state in ("active", "running", "completed")) > LISTING_LIMIT:
+            self._too_large.add(key)
+            return False
+        return True
 
     def _listing(self, client: BatchClient, job_id: str, key: _Key) -> dict[str, Json]:
         taken, tasks = self._snapshots.get(key, (0.0, {}))

@@ -5,7 +5,7 @@ from typing import Any
 
 from providers import live_tasks
 from providers.errors import NotFound
-from providers.live_tasks import GET_BEFORE_LISTING, LiveTasks
+from providers.live_tasks import GET_BEFORE_LISTING, LISTING_LIMIT, LiveTasks
 
 
 class CountingClient:
@@ -14,12 +14,20 @@ class CountingClient:
     def __init__(self, job_exists: bool = True) -> None:
         self.gets = 0
         self.lists = 0
+        self.counts = 0
+        self.hidden_tasks = 0  # tasks the counts include beyond t0..t9 (a large collection in the job)
         self.job_exists = job_exists
         self.tasks = {f"t{n}": {"id": f"t{n}", "commandLine": f"/bin/echo {n}"} for n in range(10)}
 
     def get_task(self, job_id: str, task_id: str) -> dict[str, Any] | None:
         self.gets += 1
         return self.tasks.get(task_id.lower()) if self.job_exists else None  # ids are case-insensitive
+
+    def get_task_counts(self, job_id: str) -> dict[str, Any]:
+        self.counts += 1
+        if not self.job_exists:
+            raise NotFound(404, "JobNotFound", "The specified job does not exist.")
+        return {"taskCounts": {"active": 0, "running": 0, "completed": len(self.tasks) + self.hidden_tasks}}
 
     def list_tasks(self, job_id: str) -> list[dict[str, Any]]:
         self.lists += 1
@@ -55,3 +63,11 @@ def test_a_listing_older_than_the_snapshot_window_is_taken_again(monkeypatch: An
     client.tasks["t9"]["commandLine"] = "changed"
     assert live.get(client, "job", "t9") == {"id": "t9", "commandLine": "changed"}  # type: ignore[arg-type]
     assert client.lists == 2
+
+
+def test_a_job_with_more_tasks_than_the_listing_limit_keeps_one_get_per_diff() -> None:
+    client, live = CountingClient(), LiveTasks()
+    client.hidden_tasks = LISTING_LIMIT
+    found = [live.get(client, "job", f"t{n}") for n in range(10)]  # type: ignore[arg-type]
+    assert [t["id"] if t else None for t in found] == [f"t{n}" for n in range(10)]
+    assert (client.gets, client.lists, client.counts) == (10, 0, 1)
