@@ -154,11 +154,7 @@ class TaskOperations(BackendCore):
 
     def replace_task(self, job_id: str, task_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
         """PUT /jobs/{id}/tasks/{id}: replace constraints; an omitted object means defaults (section 4.2)."""
-        job = self._job(job_id)
-        task = self._task(job, task_id)
-        conditions.check(task.model, read=False)
-        states.check(states.JOB_RULES["update_task"], job.state)
-        states.check(states.TASK_RULES["update"], task.state)
+        job, task = self._task_to_change(job_id, task_id, conditions, "update_task", "update")
         if not isinstance(body, dict):
             raise errors.invalid_request_body("The body must be a JSON object.")
         self._validate("validate_task_update", body)
@@ -167,12 +163,21 @@ class TaskOperations(BackendCore):
         self._save_tasks(job, [task])
         return task.model
 
-    def delete_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
-        """DELETE /jobs/{id}/tasks/{id}: remove the task and its files (section 2.5)."""
+    def _task_to_change(self, job_id: str, task_id: str, conditions: Conditions, job_rule: str,
+                        task_rule: str | None = None) -> tuple[JobEntry, Entry]:
+        """The job and task a write verb acts on, once the preconditions, the job's state and (when given) the
+        task's state allow it, checked in that order."""
         job = self._job(job_id)
         task = self._task(job, task_id)
         conditions.check(task.model, read=False)
-        states.check(states.JOB_RULES["delete_task"], job.state)
+        states.check(states.JOB_RULES[job_rule], job.state)
+        if task_rule is not None:
+            states.check(states.TASK_RULES[task_rule], task.state)
+        return job, task
+
+    def delete_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
+        """DELETE /jobs/{id}/tasks/{id}: remove the task and its files (section 2.5)."""
+        job, task = self._task_to_change(job_id, task_id, conditions, "delete_task")
         del job.tasks[key_of(task.model["id"])]
         self._store.delete_task(key_of(job.model["id"]), key_of(task.model["id"]))
         self.lifecycle.task_deleted(job.model["id"], task.model["id"])
@@ -180,21 +185,13 @@ class TaskOperations(BackendCore):
 
     def terminate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST .../terminate: the lifecycle completes the task (at once, or when its process ends)."""
-        job = self._job(job_id)
-        task = self._task(job, task_id)
-        conditions.check(task.model, read=False)
-        states.check(states.JOB_RULES["terminate_task"], job.state)
-        states.check(states.TASK_RULES["terminate"], task.state)
+        job, task = self._task_to_change(job_id, task_id, conditions, "terminate_task", "terminate")
         self.lifecycle.task_terminating(job.model["id"], task.model["id"])
         return task.model
 
     def reactivate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST .../reactivate: a failed completed task becomes active with retryCount 0 (section 2.5)."""
-        job = self._job(job_id)
-        task = self._task(job, task_id)
-        conditions.check(task.model, read=False)
-        states.check(states.JOB_RULES["reactivate_task"], job.state)
-        states.check(states.TASK_RULES["reactivate"], task.state)
+        job, task = self._task_to_change(job_id, task_id, conditions, "reactivate_task", "reactivate")
         info = task.model.get("executionInfo", {})
         if info.get("result") == "success" or info.get("exitCode") == 0:
             raise errors.task_succeeded()

@@ -5,12 +5,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
 from providers.client import BatchClient, shared_client
 from providers.errors import Exists, TransportError
-from providers.schema import Problem
+from providers.schema import Problem, coerce_numbers
 from providers.settings import resolve_settings
 
 # Keys the engine adds to every property bag; never compared, never echoed.
@@ -45,6 +45,18 @@ def contains_unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(contains_unknown(v) for v in value)
     return False
+
+
+def checkable_spec(news: dict[str, Any], kind: str, body: str) -> dict[str, Any] | CheckResult:
+    """The `spec` input with its numbers coerced, ready to check; or the CheckResult that `check` returns at
+    once: a failure when it is not an object, no failures while it still holds unknown values (it is checked
+    again once they are known)."""
+    spec = news.get("spec")
+    if not isinstance(spec, dict):
+        return CheckResult(news, [CheckFailure("", f"spec: must be the REST {body} create body")])
+    if contains_unknown(spec):
+        return CheckResult(news, [])
+    return coerce_numbers(kind, spec)
 
 
 def failures_from(problems: list[Problem], prefix: str = "spec") -> list[CheckFailure]:

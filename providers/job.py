@@ -20,7 +20,7 @@ from providers._base import (
 )
 from providers.diff import DiffPlan, diff_job
 from providers.policy import policy_failures
-from providers.schema import REPLACE, check_job, check_transition, coerce_numbers, rule_for
+from providers.schema import REPLACE, check_job, check_transition, rule_for
 from providers.secrets import mark_secret_spec
 from providers.specs import live_job_spec
 from providers.waiting import WaitRule, wait_for_job
@@ -35,12 +35,9 @@ class BatchJobProvider(BatchProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the whole create body before anything is sent."""
-        spec = news.get("spec")
-        if not isinstance(spec, dict):
-            return CheckResult(news, [pulumi.dynamic.CheckFailure("", "spec: must be the REST job create body")])
-        if contains_unknown(spec):
-            return CheckResult(news, [])
-        spec = coerce_numbers("job", spec)
+        spec = _base.checkable_spec(news, "job", "job")
+        if isinstance(spec, CheckResult):
+            return spec
         problems = check_job(spec)
         old_spec = olds.get("spec") if olds else None
         if not problems and isinstance(old_spec, dict) and not contains_unknown(old_spec):

@@ -23,7 +23,7 @@ from providers._base import (
     same_id,
 )
 from providers.errors import Exists, TransportError
-from providers.schema import check_job_schedule, coerce_numbers, root_type
+from providers.schema import check_job_schedule, root_type
 from providers.schema_normalise import normalise_body
 from providers.secrets import mark_secret_spec
 
@@ -107,13 +107,9 @@ class BatchJobScheduleProvider(BatchProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the whole create body before anything is sent."""
-        spec = news.get("spec")
-        if not isinstance(spec, dict):
-            return CheckResult(news, [pulumi.dynamic.CheckFailure("", "spec: must be the REST job schedule "
-                                                                      "create body")])
-        if contains_unknown(spec):
-            return CheckResult(news, [])
-        spec = coerce_numbers(KIND, spec)
+        spec = _base.checkable_spec(news, KIND, "job schedule")
+        if isinstance(spec, CheckResult):
+            return spec
         return CheckResult({**news, "spec": spec}, _base.failures_from(check_job_schedule(spec)))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

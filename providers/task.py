@@ -21,7 +21,7 @@ from providers.errors import Conflict, NotFound
 from providers.job import BatchJob
 from providers.live_tasks import LIVE_TASKS
 from providers.policy import policy_failures
-from providers.schema import check_task, coerce_numbers
+from providers.schema import check_task
 from providers.secrets import mark_secret_spec
 from providers.specs import live_task_spec
 from providers.waiting import WaitRule, read_tails, task_outcome, wait_for_task
@@ -35,12 +35,9 @@ class BatchTaskProvider(BatchProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the task body (and, when the job is known, the cross-field rules) before sending anything."""
-        spec = news.get("spec")
-        if not isinstance(spec, dict):
-            return CheckResult(news, [pulumi.dynamic.CheckFailure("", "spec: must be the REST task create body")])
-        if contains_unknown(spec):
-            return CheckResult(news, [])
-        spec = coerce_numbers("task", spec)
+        spec = _base.checkable_spec(news, "task", "task")
+        if isinstance(spec, CheckResult):
+            return spec
         rules = news.get("job_rules")
         job = rules if isinstance(rules, dict) and not contains_unknown(rules) else None
         failures = _base.failures_from(check_task(spec, job))
