@@ -15,7 +15,7 @@ from typing import Any
 from batch_service import errors
 from batch_service.ids import Clock, ticks_from_iso
 from batch_service.lifecycle import Lifecycle
-from batch_service.models import Model
+from batch_service.models import Model, copy_json
 from batch_service.store import Row, Store
 
 log = logging.getLogger("batch_service.backend")
@@ -53,15 +53,6 @@ def _load_validation() -> ModuleType | None:
     except ImportError:
         log.warning("batch_service.validation is not available: request bodies are not validated")
         return None
-
-
-def _copy_json(value: Any) -> Any:
-    # Models hold only JSON values, so this is a deep copy at a fraction of copy.deepcopy's cost.
-    if isinstance(value, dict):
-        return {name: _copy_json(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(item) for item in value]
-    return value
 
 
 class BackendCore:
@@ -171,7 +162,7 @@ class BackendCore:
 
     def public(self, model: Mapping[str, Any]) -> Model:
         """A deep copy of a stored model with its absolute url (what GET would return)."""
-        result = {name: _copy_json(value) for name, value in model.items()}
+        result = {name: copy_json(value) for name, value in model.items()}  # models hold only JSON values
         result["url"] = self.base_url + result["url"]
         return result
 

@@ -40,6 +40,10 @@ def engine_env(stack: str, state_dir: Path = STATE_DIR, pulumi_home: Path = PULU
         # virtualenv option reaches it, PULUMI_PYTHON_CMD keeps it on this interpreter (§3.5).
         "PULUMI_PYTHON_CMD": sys.executable,
         "PATH": os.pathsep.join([str(ENGINE.parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        # The engine asks the provider for each resource's Diff off its step-generator loop instead of inside it,
+        # so the next resource's Check does not wait for this one's (live read included). Measured in
+        # benchmarks/bench_collections.py (b); a user's own setting wins.
+        "PULUMI_PARALLEL_DIFF": os.environ.get("PULUMI_PARALLEL_DIFF", "true"),
     }
     own_passphrase = "PULUMI_CONFIG_PASSPHRASE" in os.environ or "PULUMI_CONFIG_PASSPHRASE_FILE" in os.environ
     if not own_passphrase and (stack == "dev" or stack.startswith("test-")):

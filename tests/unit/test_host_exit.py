@@ -1,0 +1,89 @@
+"""The dynamic-provider host leaves at once when the engine stops it, and only it (sdk_fixes.install_fast_host_exit).
+
+A real host (`python -m pulumi.dynamic`, as the engine starts it) is driven over gRPC. A sitecustomize on its
+path registers an exit hook at start-up that leaves a marker file: the interpreter's normal shutdown runs it,
+the fast exit (registered later, so run first) skips it.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from providers import sdk_fixes
+from providers.task import BatchTaskProvider
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+URN = "urn:pulumi:test::project::pulumi-python:dynamic/batch:Task::t"
+
+SITECUSTOMIZE = '''
+import atexit, os
+atexit.register(lambda: open(os.environ["EXIT_MARKER"], "w").write("normal shutdown"))
+'''
+
+
+def _start_host(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(PROJECT_DIR)]), "EXIT_MARKER": str(marker)}
+    host = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.dynamic"], stdout=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path, start_new_session=True)
+    return host, marker
+
+
+def _stop(host: subprocess.Popen[str]) -> int:
+    os.killpg(host.pid, signal.SIGINT)  # what the engine does when it closes a plugin
+    code = host.wait(timeout=30)
+    host.stdout.close()  # type: ignore[union-attr]
+    return code
+
+
+def _check_a_task(port: int) -> provider_pb2.CheckResponse:
+    props = {"__provider": serialize_provider(BatchTaskProvider()), "job_id": "job",
+             "spec": {"id": "t", "commandLine": "/bin/true"}}
+    struct = asyncio.run(rpc.serialize_properties(props, {}))
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = provider_pb2_grpc.ResourceProviderStub(channel)
+        stub.Configure(provider_pb2.ConfigureRequest())
+        return stub.Check(provider_pb2.CheckRequest(urn=URN, olds=struct, news=struct))
+
+
+def test_a_host_that_loaded_our_provider_exits_with_0_without_the_interpreters_shutdown(tmp_path: Path) -> None:
+    host, marker = _start_host(tmp_path)
+    try:
+        response = _check_a_task(int(host.stdout.readline()))  # type: ignore[union-attr]
+        assert list(response.failures) == []
+    finally:
+        code = _stop(host)
+    assert code == 0
+    assert not marker.exists()
+
+
+def test_a_host_that_never_loaded_our_provider_shuts_down_normally(tmp_path: Path) -> None:
+    host, marker = _start_host(tmp_path)
+    host.stdout.readline()  # type: ignore[union-attr]  # the port: the host is serving
+    assert _stop(host) == 0
+    assert marker.read_text() == "normal shutdown"
+
+
+def test_no_other_process_gets_the_fast_exit() -> None:
+    assert not sdk_fixes.in_provider_host()
+    sdk_fixes.install_fast_host_exit()
+    assert not sdk_fixes._host_exit_installed
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gRPC honours http_proxy for 127.0.0.1 unless told not to.
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
