@@ -84,7 +84,9 @@ class BatchTaskCollectionProvider(BatchProvider):
             if key in seen:
                 failures.append(CheckFailure("", f"tasks[{index}].id: {task.get('id')!r} appears twice [rule: unique]"))
             seen.add(key)
-        return CheckResult({**news, "tasks": encode_tasks(coerced)}, failures[:50])
+        # Without a float nothing was coerced: the text the program sent stands as it is (no re-encoding).
+        checked = news["tasks"] if has_floats is False else encode_tasks(coerced)
+        return CheckResult({**news, "tasks": checked}, failures[:50])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the desired set with the live tasks; preview prints how many of each change."""
