@@ -10,7 +10,9 @@ import logging
 import os
 import pathlib
 import pickle
+import select
 import sys
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +43,7 @@ def install_sdk_fixes() -> None:
     install_quiet_registration_debug()
     install_fast_stack_trace()
     install_fast_host_exit()
+    install_engine_watch()
 
 
 def install_serialization_fix() -> None:
@@ -204,3 +207,61 @@ def _exit_now() -> None:
         except (OSError, ValueError):  # a closed or broken pipe: nothing more can be said on it
             pass
     os._exit(0)
+
+
+# The engine's executable name, as the kernel reports it for the host's ancestors.
+ENGINE_COMMAND = "pulumi"
+_engine_watch_installed = False
+
+
+def _parent_and_command(pid: int) -> tuple[int, str] | None:
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    command, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    return int(rest[1]), command
+
+
+def engine_pid() -> int | None:
+    """The pid of the engine that started this process: the nearest ancestor running `pulumi` (the engine
+    starts the host through a shell script), or None when there is none or /proc cannot tell."""
+    pid = os.getppid()
+    for _ in range(4):  # host -> shell script -> engine; a little slack for wrappers
+        found = _parent_and_command(pid)
+        if found is None:
+            return None
+        parent, command = found
+        if command == ENGINE_COMMAND:
+            return pid
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
+
+
+def install_engine_watch() -> None:
+    """In the provider host only: exit when the engine that started it is gone.
+
+    The engine stops its host with SIGINT when a command ends. An engine that is killed (SIGKILL, OOM, a CI
+    runner tearing the job down) cannot, and the SDK's host would serve nobody forever, holding its sockets
+    and the service connection. A daemon thread waits on a pidfd of the engine (no polling) and ends the host
+    when the engine process exits. Nothing is lost: every RPC the host answered had already reached the engine.
+    """
+    global _engine_watch_installed
+    if _engine_watch_installed or not in_provider_host():
+        return
+    _engine_watch_installed = True
+    pid = engine_pid()
+    if pid is None:
+        return
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd here (old kernel, not Linux): the host keeps the SDK's ways
+        return
+    threading.Thread(target=_exit_when_readable, args=(handle,), name="engine-watch", daemon=True).start()
+
+
+def _exit_when_readable(handle: int) -> None:
+    select.select([handle], [], [])  # a pidfd becomes readable when its process has exited
+    _exit_now()  # nobody reads the host's output any more: nothing to say first

@@ -85,9 +85,15 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, ser
     os.killpg(driver.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     driver.communicate(timeout=60)
     assert driver.returncode != 0
-    for _ in range(5):  # the engine may take a moment to die and orphan its plugin
-        _kill_orphaned_provider_hosts()
-        time.sleep(0.5)
+    # Whether the engine stopped its provider host or died first, no host may be left serving nobody
+    # (a host exits when its engine is gone: providers/sdk_fixes.py install_engine_watch).
+    deadline = time.monotonic() + 30
+    while _orphaned_provider_hosts() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _orphaned_provider_hosts()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
     # The engine died with the driver and left its lock: opening the stack again clears a lock whose engine
     # process is gone (deploy/stacks.py), the local equivalent of `pulumi cancel`.
 
@@ -110,16 +116,19 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, ser
     run.stack.destroy(color="never")
 
 
-def _kill_orphaned_provider_hosts() -> None:
-    """The killed engine cannot stop its dynamic-provider host; reap hosts whose parent is gone (ppid 1)."""
+def _orphaned_provider_hosts() -> list[int]:
+    """Live dynamic-provider hosts (or their wrapper scripts) whose parent is gone (ppid 1)."""
+    found = []
     for proc in Path("/proc").iterdir():
         try:
             cmdline = (proc / "cmdline").read_bytes()
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            state, ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == 1 and (b"pulumi.dynamic" in cmdline or b"pulumi-resource-pulumi-python" in cmdline):
-            os.kill(int(proc.name), signal.SIGKILL)
+        if int(ppid) == 1 and state != "Z" and (b"pulumi.dynamic" in cmdline
+                                                 or b"pulumi-resource-pulumi-python" in cmdline):
+            found.append(int(proc.name))
+    return found
 
 
 def _job_exists(sdk: Any) -> bool:

@@ -1,4 +1,5 @@
-"""The dynamic-provider host leaves at once when the engine stops it, and only it (sdk_fixes.install_fast_host_exit).
+"""The dynamic-provider host leaves at once when the engine stops it, and only it (sdk_fixes.install_fast_host_exit),
+and leaves by itself when the engine is killed (sdk_fixes.install_engine_watch).
 
 A real host (`python -m pulumi.dynamic`, as the engine starts it) is driven over gRPC. A sitecustomize on its
 path registers an exit hook at start-up that leaves a marker file: the interpreter's normal shutdown runs it,
@@ -7,10 +8,13 @@ the fast exit (registered later, so run first) skips it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -77,10 +81,56 @@ def test_a_host_that_never_loaded_our_provider_shuts_down_normally(tmp_path: Pat
     assert marker.read_text() == "normal shutdown"
 
 
-def test_no_other_process_gets_the_fast_exit() -> None:
+def test_no_other_process_gets_the_fast_exit_or_the_engine_watch() -> None:
     assert not sdk_fixes.in_provider_host()
     sdk_fixes.install_fast_host_exit()
+    sdk_fixes.install_engine_watch()
     assert not sdk_fixes._host_exit_installed
+    assert not sdk_fixes._engine_watch_installed
+
+
+def _state(pid: int) -> str | None:
+    """The process's state letter, None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def test_a_host_whose_engine_is_killed_exits_by_itself(tmp_path: Path) -> None:
+    # A stand-in engine: a shell under the engine's executable name, starting the host as its child the way
+    # the engine's wrapper script does.
+    engine_exe = tmp_path / "pulumi"
+    shutil.copy("/bin/sh", engine_exe)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    engine = subprocess.Popen([str(engine_exe), "-c", f'"{sys.executable}" -u -m pulumi.dynamic & wait'],
+                              stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path, start_new_session=True)
+    try:
+        port = int(engine.stdout.readline())  # type: ignore[union-attr]
+        (host,) = _children(engine.pid)
+        _check_a_task(port)  # loads our provider in the host: the watch starts
+        engine.kill()  # SIGKILL: the engine cannot stop its host
+        engine.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _state(host) not in (None, "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _state(host) in (None, "Z")  # exited (a zombie until the subreaper collects it)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(engine.pid, signal.SIGKILL)
+        engine.stdout.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture(autouse=True)
