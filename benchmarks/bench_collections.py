@@ -1,6 +1,6 @@
 """Benchmarks for many tasks (issue 6), each next to its baseline in the same run, same local service.
 
-    .venv/bin/python benchmarks/bench_collections.py [--tasks 10000] [--resources 200] [--rounds 5] [--up-rounds 3]
+    .venv/bin/python benchmarks/bench_collections.py [--tasks 10000] [--resources 200] [--rounds 7] [--up-rounds 5]
 
 (a) `pulumi up` of a --tasks task BatchTaskCollection vs the official azure-batch SDK's `create_tasks` of the
     same tasks (target: ≥ 1.0× the SDK's throughput);
@@ -162,8 +162,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=10000)
     parser.add_argument("--resources", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5, help="previews of each program for (b)")
-    parser.add_argument("--up-rounds", type=int, default=3, help="SDK/collection pairs for (a) and (c)")
+    parser.add_argument("--rounds", type=int, default=7, help="previews of each program for (b)")
+    parser.add_argument("--up-rounds", type=int, default=5, help="SDK/collection pairs for (a) and (c)")
     args = parser.parse_args()
     tasks = sweep(args.tasks)
     with tempfile.TemporaryDirectory() as tmpdir:
