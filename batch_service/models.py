@@ -272,7 +272,8 @@ def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Mod
     settings = body.get("multiInstanceSettings")
     if isinstance(settings, Mapping):
         model["multiInstanceSettings"] = {"numberOfInstances": 1, **settings}
-    return ordered(model, TASK_ORDER)
+    # Every key above is in TASK_ORDER and was placed in that order, so ordering means dropping the Nones.
+    return {key: value for key, value in model.items() if value is not None}
 
 
 # --- pools ----------------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class Snapshot:
 
 
 _FLUSH_DELAY = 0.005  # seconds a queued task write may wait for others to share its commit
-_ENCODER = json.JSONEncoder(separators=(",", ":"))  # what json.dumps builds on every call, built once
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # built once; models are JSON trees
 
 
 def _dump(value: dict[str, Any]) -> str:
