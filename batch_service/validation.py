@@ -193,8 +193,9 @@ def _only_keep_alive_changes(body: Mapping[str, Any], job: Mapping[str, Any]) ->
 
 def _check_task_against_job(task: Mapping[str, Any], job: Mapping[str, Any], path: str) -> None:
     """The rules that need the stored job, in the task's schema order (exitConditions, dependsOn, IDs)."""
-    if str(job.get("onTaskFailure") or "noaction").lower() == "noaction":
-        _no_job_actions(task.get("exitConditions") or {}, join(path, "exitConditions"))
+    conditions = task.get("exitConditions")
+    if conditions and str(job.get("onTaskFailure") or "noaction").lower() == "noaction":
+        _no_job_actions(conditions, join(path, "exitConditions"))
     if task.get("dependsOn") is not None and job.get("usesTaskDependencies") is not True:
         raise reject("TaskDependenciesNotSpecifiedOnJob", join(path, "dependsOn"),
                      "the job was not created with usesTaskDependencies set to true")
