@@ -259,8 +259,7 @@ def _user_identity(given: Mapping[str, Any] | None) -> Model:
 def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Model:
     """The read model of a task just added to `job` from `body` (validated and canonicalised)."""
     now = iso(ticks)
-    model: Model = {key: body.get(key) for key in TASK_ORDER}
-    model.update({
+    computed: Model = {
         "url": f"/jobs/{job['id']}/tasks/{body['id']}", "eTag": etag(ticks), "creationTime": now,
         "lastModified": now, "state": "active", "stateTransitionTime": now,
         "constraints": task_constraints(body.get("constraints"), job),
@@ -268,12 +267,17 @@ def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Mod
         "userIdentity": _user_identity(body.get("userIdentity")),
         "executionInfo": {"retryCount": 0, "requeueCount": 0},
         "nodeInfo": None, "stats": None,
-    })
+    }
     settings = body.get("multiInstanceSettings")
     if isinstance(settings, Mapping):
-        model["multiInstanceSettings"] = {"numberOfInstances": 1, **settings}
-    # Every key above is in TASK_ORDER and was placed in that order, so ordering means dropping the Nones.
-    return {key: value for key, value in model.items() if value is not None}
+        computed["multiInstanceSettings"] = {"numberOfInstances": 1, **settings}
+    # One pass in the canonical order: a computed value wins over the body's, nulls are left out.
+    model: Model = {}
+    for key in TASK_ORDER:
+        value = computed[key] if key in computed else body.get(key)
+        if value is not None:
+            model[key] = value
+    return model
 
 
 # --- pools ----------------------------------------------------------------------------------------------------

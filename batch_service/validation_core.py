@@ -249,11 +249,12 @@ def check_object(schemas: Schemas, type_name: str, value: object, path: str) -> 
     spec = schemas[type_name]
     _check_groups(spec, value, path)
     for name, field in spec.fields.items():
-        if not present(value, name):
+        item = value.get(name)
+        if item is None:  # absent, or JSON null: the same for optional properties (see `present`)
             if field.required:
                 raise reject("MissingRequiredProperty", join(path, name), "required property is missing")
             continue
-        check_value(schemas, field, value[name], join(path, name))
+        check_value(schemas, field, item, join(path, name))
     for rule in spec.rules:
         rule(value, path)
 
