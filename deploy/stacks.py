@@ -42,6 +42,35 @@ def clear_stale_locks(state_dir: Path, stack: str) -> list[Path]:
         lock.unlink(missing_ok=True)
         removed.append(lock)
         print(f"removed a stale lock of stack {stack!r}: engine pid {owner['pid']} is gone", file=sys.stderr)
+    if removed:
+        remove_torn_sidecars(state_dir, stack)
+    return removed
+
+
+def remove_torn_sidecars(state_dir: Path, stack: str) -> list[Path]:
+    """Remove the stack's `.attrs` sidecar files that an engine left half-written when it died.
+
+    The file backend (gocloud's fileblob) writes a blob atomically but its `.attrs` sidecar in place: an engine
+    killed in between (a Ctrl-C, or SIGPIPE once the process that ran it is gone) leaves an empty or cut-off
+    sidecar, and every later command on the stack fails with "failed to load checkpoint: EOF". A missing
+    sidecar reads as default attributes, so a torn one is removed. Called only once a dead engine's lock was
+    found, so no running engine is writing them.
+    """
+    pulumi_dir = state_dir / ".pulumi"
+    candidates = [*pulumi_dir.glob(f"stacks/*/{stack}.json*.attrs"),
+                  *pulumi_dir.glob(f"history/*/{stack}/*.attrs"), *pulumi_dir.glob(f"backups/*/{stack}/*.attrs")]
+    removed: list[Path] = []
+    for sidecar in candidates:
+        try:
+            json.loads(sidecar.read_text())
+            continue
+        except ValueError:
+            pass
+        except OSError:
+            continue
+        sidecar.unlink(missing_ok=True)
+        removed.append(sidecar)
+        print(f"removed a torn state file of stack {stack!r}: {sidecar.name}", file=sys.stderr)
     return removed
 
 
