@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import http.server
-import os
 import stat
 import threading
 import time
@@ -25,6 +23,7 @@ from batch_service.runner import (
     container_argv,
     user_environment,
 )
+from tests.support.processes import process_alive
 
 
 def launch(tmp_path: Path, command_line: str, task_id: str = "t1", **fields: Any) -> TaskLaunch:
@@ -51,17 +50,6 @@ def run(task: TaskLaunch, cancel_after: float | None = None, runner: Any = None)
 
 def read(task: TaskLaunch, name: str) -> str:
     return (task.task_dir / name).read_text()
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A killed child of an exited shell may linger as a zombie until init reaps it.
-    with contextlib.suppress(FileNotFoundError):
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    return False
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 reactivate, delete. Each test drives the service over HTTP and waits for states, never sleeping blindly."""
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.service.test_scheduler_support import BatchApi, http_files, running_api, seconds, wait_for
+from tests.support.processes import process_alive
 
 
 @pytest.fixture(scope="module")
@@ -156,18 +156,9 @@ def test_deleting_a_running_task_kills_its_process(api: BatchApi, job_id: str) -
     pid = int(wait_for(lambda: api.call("GET", f"/jobs/{job_id}/tasks/doomed/files/wd/pid.txt").text,
                        lambda text: text.strip().isdigit(), 10, "the pid file"))
     api.call("DELETE", f"/jobs/{job_id}/tasks/doomed", expect=200)
-    wait_for(lambda: _alive(pid), lambda alive: not alive, 10, f"process {pid} to end")
+    wait_for(lambda: process_alive(pid), lambda alive: not alive, 10, f"process {pid} to end")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False  # it ended between the two checks
 
 
 def test_task_directory_is_removed_after_its_retention_time(api: BatchApi, job_id: str) -> None:
