@@ -13,7 +13,6 @@ Methods for the scheduler (all on the event loop thread):
 """
 from __future__ import annotations
 
-import copy
 import functools
 import time
 from collections.abc import Iterator, Mapping
@@ -32,6 +31,7 @@ from batch_service.models import (
     POOL_ENUMS,
     Model,
     canonical_enums,
+    copy_json,
     job_constraints,
     job_manager_as_task,
     move_state,
@@ -214,7 +214,7 @@ class Backend(TaskOperations):
         if not job.model.get("jobPreparationTask") and not job.model.get("jobReleaseTask"):
             raise errors.job_preparation_task_not_specified()
         nodes = job.extra.get("preparationRelease", {})
-        return ((order, copy.deepcopy(entry)) for order, entry in enumerate(list(nodes.values())))
+        return ((order, copy_json(entry)) for order, entry in enumerate(list(nodes.values())))
 
     def record_preparation_release(self, job_id: str, node: Mapping[str, str], part: str,
                                    info: Mapping[str, Any]) -> None:

@@ -56,7 +56,6 @@ def settled(program: Callable[[], Awaitable[None] | None]) -> Callable[[], Await
     return run
 
 
-
 def _settle_program(kwargs: dict[str, Any]) -> dict[str, Any]:
     program = kwargs.get("program")
     return {**kwargs, "program": settled(program)} if program is not None else kwargs

@@ -102,10 +102,10 @@ class BatchTaskCollectionProvider(BatchProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Add every task in chunks, then (if asked) let the job end when its tasks end."""
-        job_id = props["job_id"]
-        TaskBatcher(connection(), job_id).add(decode_tasks(props["tasks"]))
+        job_id, tasks = props["job_id"], decode_tasks(props["tasks"])
+        TaskBatcher(connection(), job_id).add(tasks)
         _complete_job_if_asked(props)
-        return CreateResult(f"{job_id}/{props['name']}", _outputs(props))
+        return CreateResult(f"{job_id}/{props['name']}", _outputs(props, tasks))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply the set plan: delete, replace (delete then add under the same id), add, update constraints."""
@@ -115,7 +115,7 @@ class BatchTaskCollectionProvider(BatchProvider):
         TaskBatcher(client, job_id).add(plan.replace + plan.create)
         update_constraints(client, job_id, plan.update)
         _complete_job_if_asked(news)
-        return UpdateResult(_outputs(news))
+        return UpdateResult(_outputs(news, decode_tasks(news["tasks"])))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete every task of the collection (already gone is fine)."""
@@ -211,14 +211,15 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
     return {"wait": props.get("wait"), "complete_job": bool(props.get("complete_job"))}
 
 
-def _outputs(props: dict[str, Any]) -> dict[str, Any]:
+def _outputs(props: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outputs for `props`, whose task list the caller has already decoded (`tasks`)."""
     outs = {k: props.get(k) for k in ("name", "job_id", "job_instance", "job_rules")}
     outs.update(_options(props))
-    tasks = decode_tasks(props["tasks"])
-    outs["task_ids"] = encode_ids([t["id"] for t in tasks])
+    ids = [t["id"] for t in tasks]
+    outs["task_ids"] = encode_ids(ids)
     outs["task_count"] = len(tasks)
     wait = props.get("wait")
-    outs.update(wait_for_tasks(connection(), props["job_id"], [t["id"] for t in tasks], wait, MAX_EXPORTED_EXIT_CODES)
+    outs.update(wait_for_tasks(connection(), props["job_id"], ids, wait, MAX_EXPORTED_EXIT_CODES)
                 if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
                                                 "stdout_tail": None, "stderr_tail": None})
     return outs
