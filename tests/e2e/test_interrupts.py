@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.service.test_scheduler_support import BatchApi, wait_for
+from tests.support.processes import ProcStat, orphans
 from tests.support.service import start_service
 
 pytestmark = pytest.mark.e2e
@@ -91,13 +91,13 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, ser
     # cancelling, its state not yet written: wait for it as a user would see it finish. Then no provider host
     # may be left serving nobody (a host exits when its engine is gone: sdk_fixes.install_engine_watch).
     deadline = time.monotonic() + 60
-    while _orphans(_is_engine) and time.monotonic() < deadline:
+    while orphans(_is_engine) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _orphans(_is_engine) == []
+    assert orphans(_is_engine) == []
     deadline = time.monotonic() + 30
-    while _orphans(_is_provider_host) and time.monotonic() < deadline:
+    while orphans(_is_provider_host) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = _orphans(_is_provider_host)
+    left = orphans(_is_provider_host)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
@@ -123,28 +123,12 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, ser
     run.stack.destroy(color="never")
 
 
-def _is_engine(command: str, cmdline: bytes) -> bool:
-    return command == "pulumi"
+def _is_engine(proc: ProcStat, cmdline: bytes) -> bool:
+    return proc.command == "pulumi"
 
 
-def _is_provider_host(command: str, cmdline: bytes) -> bool:
+def _is_provider_host(proc: ProcStat, cmdline: bytes) -> bool:
     return b"pulumi.dynamic" in cmdline or b"pulumi-resource-pulumi-python" in cmdline
-
-
-def _orphans(kind: Callable[[str, bytes], bool]) -> list[int]:
-    """Live processes of `kind` whose parent is gone (ppid 1)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            stat = (proc / "stat").read_text()
-            command = stat[stat.index("(") + 1:stat.rindex(")")]
-            state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
-        except (OSError, ValueError, IndexError):
-            continue
-        if int(ppid) == 1 and state != "Z" and kind(command, cmdline):
-            found.append(int(proc.name))
-    return found
 
 
 def _job_exists(sdk: Any) -> bool:

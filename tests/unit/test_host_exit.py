@@ -25,6 +25,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from providers import sdk_fixes
 from providers.task import BatchTaskProvider
+from tests.support.processes import children, process_alive
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 URN = "urn:pulumi:test::project::pulumi-python:dynamic/batch:Task::t"
@@ -89,26 +90,6 @@ def test_no_other_process_gets_the_fast_exit_or_the_engine_watch() -> None:
     assert not sdk_fixes._engine_watch_installed
 
 
-def _state(pid: int) -> str | None:
-    """The process's state letter, None once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
 def test_a_host_whose_engine_is_killed_exits_by_itself(tmp_path: Path) -> None:
     # A stand-in engine: a shell under the engine's executable name, starting the host as its child the way
     # the engine's wrapper script does.
@@ -119,14 +100,14 @@ def test_a_host_whose_engine_is_killed_exits_by_itself(tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path, start_new_session=True)
     try:
         port = int(engine.stdout.readline())  # type: ignore[union-attr]
-        (host,) = _children(engine.pid)
+        (host,) = children(engine.pid)
         _check_a_task(port)  # loads our provider in the host: the watch starts
         engine.kill()  # SIGKILL: the engine cannot stop its host
         engine.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while _state(host) not in (None, "Z") and time.monotonic() < deadline:
+        while process_alive(host) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _state(host) in (None, "Z")  # exited (a zombie until the subreaper collects it)
+        assert not process_alive(host)  # exited (or a zombie until the subreaper collects it)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(engine.pid, signal.SIGKILL)
