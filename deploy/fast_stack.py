@@ -26,6 +26,8 @@ from pulumi import automation as auto
 from pulumi.automation._stack import StackInitMode
 from pulumi.automation.events import EngineEvent
 
+from deploy import warm_host
+
 # The marker the engine puts in event payloads in place of a secret value.
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 
@@ -106,6 +108,7 @@ class DeployStack(auto.Stack):
     def __init__(self, name: str, workspace: auto.Workspace, mode: StackInitMode) -> None:
         self._tap: _UpTap | None = None
         self._pending: weakref.WeakSet[LazyUpdateSummary] = weakref.WeakSet()
+        self.last_warm_host: warm_host.WarmHost | None = None  # the latest command's (deploy/warm_host.py)
         super().__init__(name, workspace, mode)
 
     def up(self, **kwargs: Any) -> auto.UpResult:  # type: ignore[override]  # keyword arguments only
@@ -141,4 +144,13 @@ class DeployStack(auto.Stack):
         pending, self._pending = list(self._pending), weakref.WeakSet()
         for summary in pending:
             summary.resolve()
-        return super()._run_pulumi_cmd_sync(args, *rest, **kwargs)
+        # A provider host started next to the engine, for its plugin shim to take over (deploy/warm_host.py).
+        workspace, env = self.workspace, self.workspace.env_vars
+        with warm_host.offered(args[0] if args else "", str(workspace.work_dir), dict(env)) as host:
+            self.last_warm_host = host
+            if host is not None:
+                workspace.env_vars = {**env, **host.engine_env()}
+            try:
+                return super()._run_pulumi_cmd_sync(args, *rest, **kwargs)
+            finally:
+                workspace.env_vars = env

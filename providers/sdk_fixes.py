@@ -42,8 +42,18 @@ def install_sdk_fixes() -> None:
     install_resource_types_cache()
     install_quiet_registration_debug()
     install_fast_stack_trace()
+    if in_provider_host():
+        install_host_fixes(engine_pid())
+
+
+def install_host_fixes(engine: int | None) -> None:
+    """The two fixes that belong in a dynamic-provider host and nowhere else: a fast exit, and an exit when
+    `engine` (its pid, None when unknown) is gone. Called by install_sdk_fixes in the SDK's own host, and by
+    providers/warm_host.py once a pre-started process has become the host."""
+    if SDK_VERSION != PINNED_SDK_VERSION:
+        return
     install_fast_host_exit()
-    install_engine_watch()
+    install_engine_watch(engine)
 
 
 def install_serialization_fix() -> None:
@@ -190,16 +200,17 @@ def install_fast_host_exit() -> None:
     has been answered by then and the host keeps no state, so nothing is left to save but buffered output:
     this hook flushes logging and the standard streams and exits with 0 (the host's only normal exit).
     It is registered when the first provider is unpickled, after the SDK's and gRPC's own hooks, so it runs
-    first (atexit is last-in, first-out) and theirs are skipped; it is never registered in another process.
+    first (atexit is last-in, first-out) and theirs are skipped; only a host registers it (install_host_fixes).
     """
     global _host_exit_installed
-    if _host_exit_installed or not in_provider_host():
+    if _host_exit_installed:
         return
     _host_exit_installed = True
-    atexit.register(_exit_now)
+    atexit.register(exit_now)
 
 
-def _exit_now() -> None:
+def exit_now() -> None:
+    """Flush logging and the standard streams, then leave with 0 at once (no interpreter shutdown)."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -223,10 +234,11 @@ def _parent_and_command(pid: int) -> tuple[int, str] | None:
     return int(rest[1]), command
 
 
-def engine_pid() -> int | None:
+def engine_pid(start: int | None = None) -> int | None:
     """The pid of the engine that started this process: the nearest ancestor running `pulumi` (the engine
-    starts the host through a shell script), or None when there is none or /proc cannot tell."""
-    pid = os.getppid()
+    starts the host through a shell script), or None when there is none or /proc cannot tell. `start`: look
+    from that process up instead of from this one's parent (a pre-started host asks for its client's engine)."""
+    pid = os.getppid() if start is None else start
     for _ in range(4):  # host -> shell script -> engine; a little slack for wrappers
         found = _parent_and_command(pid)
         if found is None:
@@ -240,8 +252,8 @@ def engine_pid() -> int | None:
     return None
 
 
-def install_engine_watch() -> None:
-    """In the provider host only: exit when the engine that started it is gone.
+def install_engine_watch(pid: int | None) -> None:
+    """In the provider host only: exit when the engine that started it (`pid`) is gone.
 
     The engine stops its host with SIGINT when a command ends. An engine that is killed (SIGKILL, OOM, a CI
     runner tearing the job down) cannot, and the SDK's host would serve nobody forever, holding its sockets
@@ -249,12 +261,9 @@ def install_engine_watch() -> None:
     when the engine process exits. Nothing is lost: every RPC the host answered had already reached the engine.
     """
     global _engine_watch_installed
-    if _engine_watch_installed or not in_provider_host():
+    if _engine_watch_installed or pid is None:
         return
     _engine_watch_installed = True
-    pid = engine_pid()
-    if pid is None:
-        return
     try:
         handle = os.pidfd_open(pid)
     except (AttributeError, OSError):  # no pidfd here (old kernel, not Linux): the host keeps the SDK's ways
@@ -264,4 +273,4 @@ def install_engine_watch() -> None:
 
 def _exit_when_readable(handle: int) -> None:
     select.select([handle], [], [])  # a pidfd becomes readable when its process has exited
-    _exit_now()  # nobody reads the host's output any more: nothing to say first
+    exit_now()  # nobody reads the host's output any more: nothing to say first

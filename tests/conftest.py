@@ -1,12 +1,19 @@
 """Shared fixtures: a real local Batch service per test module, and an official-SDK client for it."""
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.service import RunningService, start_service
+
+# A test run started in the background of a non-interactive shell (`pytest &`) ignores SIGINT, and every process
+# it starts inherits that: the engine, and the provider hosts it stops with SIGINT, which would then never stop
+# (tests of Ctrl-C and of host exits fail, and others wait for the engine's kill). Tests run with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="module")

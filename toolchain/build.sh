@@ -24,8 +24,9 @@ sdk_version=$(go list -m -f '{{.Version}}' "$sdk_module")
 [ "v$py_version" = "$go_version" ] && [ "$go_version" = "$sdk_version" ] ||
   fail "version mismatch: pyproject pins pulumi==$py_version, toolchain/go.mod has pkg $go_version and sdk $sdk_version"
 
-want="$go_version $(cat go.mod go.sum build.sh | sha256sum | cut -c1-16) $(go env GOVERSION)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-pulumi-python" ]; then
+want="$go_version $(cat go.mod go.sum build.sh pulumi-resource-pulumi-python | sha256sum | cut -c1-16) $(go env GOVERSION)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-pulumi-python" ] &&
+   [ -x "$root/.toolchain/libexec/pulumi-resource-pulumi-python" ]; then
   say "pulumi $go_version is up to date in .toolchain/bin"
   exit 0
 fi
@@ -38,11 +39,14 @@ go build -trimpath -tags osusergo,grpcnotrace \
   -ldflags "-s -w -X $sdk_module/go/common/version.Version=$go_version" \
   -o "$bin/" "$pkg_module/cmd/pulumi" || fail "go build of $pkg_module/cmd/pulumi failed (see above)"
 
-# The dynamic-provider shim ships inside the sdk/v3 module zip of the same version (python/dist/).
+# The dynamic-provider shim ships inside the sdk/v3 module zip of the same version (python/dist/). It goes to
+# libexec; the plugin the engine finds in bin is ours, which runs it unless a pre-started host takes the request.
 sdk_dir=$(go list -m -f '{{.Dir}}' "$sdk_module")
 [ -n "$sdk_dir" ] && [ -f "$sdk_dir/python/dist/pulumi-resource-pulumi-python" ] ||
   fail "$sdk_module $sdk_version has no python/dist/pulumi-resource-pulumi-python"
-install -m 0755 "$sdk_dir/python/dist/pulumi-resource-pulumi-python" "$bin/"
+mkdir -p "$root/.toolchain/libexec"
+install -m 0755 "$sdk_dir/python/dist/pulumi-resource-pulumi-python" "$root/.toolchain/libexec/"
+install -m 0755 "$here/pulumi-resource-pulumi-python" "$bin/"
 # The exec shim belongs next to pulumi-language-python; it is installed for completeness (see README).
 install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin/"
 

@@ -128,7 +128,9 @@ def _is_engine(proc: ProcStat, cmdline: bytes) -> bool:
 
 
 def _is_provider_host(proc: ProcStat, cmdline: bytes) -> bool:
-    return b"pulumi.dynamic" in cmdline or b"pulumi-resource-pulumi-python" in cmdline
+    # The SDK's host and its shim, or a pre-started host and its handoff client (deploy/warm_host.py).
+    return any(name in cmdline for name in (b"pulumi.dynamic", b"pulumi-resource-pulumi-python",
+                                            b"providers.warm_host", b"host_handoff.py"))
 
 
 def _job_exists(sdk: Any) -> bool:

@@ -7,7 +7,6 @@ the fast exit (registered later, so run first) skips it.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -17,18 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import grpc
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from providers import sdk_fixes
-from providers.task import BatchTaskProvider
 from tests.support.processes import children, process_alive
+from tests.support.provider_host import check_a_task
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-URN = "urn:pulumi:test::project::pulumi-python:dynamic/batch:Task::t"
 
 SITECUSTOMIZE = '''
 import atexit, os
@@ -54,20 +48,10 @@ def _stop(host: subprocess.Popen[str]) -> int:
     return code
 
 
-def _check_a_task(port: int) -> provider_pb2.CheckResponse:
-    props = {"__provider": serialize_provider(BatchTaskProvider()), "job_id": "job",
-             "spec": {"id": "t", "commandLine": "/bin/true"}}
-    struct = asyncio.run(rpc.serialize_properties(props, {}))
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = provider_pb2_grpc.ResourceProviderStub(channel)
-        stub.Configure(provider_pb2.ConfigureRequest())
-        return stub.Check(provider_pb2.CheckRequest(urn=URN, olds=struct, news=struct))
-
-
 def test_a_host_that_loaded_our_provider_exits_with_0_without_the_interpreters_shutdown(tmp_path: Path) -> None:
     host, marker = _start_host(tmp_path)
     try:
-        response = _check_a_task(int(host.stdout.readline()))  # type: ignore[union-attr]
+        response = check_a_task(int(host.stdout.readline()))  # type: ignore[union-attr]
         assert list(response.failures) == []
     finally:
         code = _stop(host)
@@ -84,8 +68,7 @@ def test_a_host_that_never_loaded_our_provider_shuts_down_normally(tmp_path: Pat
 
 def test_no_other_process_gets_the_fast_exit_or_the_engine_watch() -> None:
     assert not sdk_fixes.in_provider_host()
-    sdk_fixes.install_fast_host_exit()
-    sdk_fixes.install_engine_watch()
+    sdk_fixes.install_sdk_fixes()
     assert not sdk_fixes._host_exit_installed
     assert not sdk_fixes._engine_watch_installed
 
@@ -101,7 +84,7 @@ def test_a_host_whose_engine_is_killed_exits_by_itself(tmp_path: Path) -> None:
     try:
         port = int(engine.stdout.readline())  # type: ignore[union-attr]
         (host,) = children(engine.pid)
-        _check_a_task(port)  # loads our provider in the host: the watch starts
+        check_a_task(port)  # loads our provider in the host: the watch starts
         engine.kill()  # SIGKILL: the engine cannot stop its host
         engine.wait(timeout=30)
         deadline = time.monotonic() + 30
