@@ -39,8 +39,12 @@ def sweep(count: int) -> list[dict[str, Any]]:
     return ParametricSweep({"id": "t{i:05d}", "commandLine": "/bin/echo {i}"}, {"i": range(count)}).expand()
 
 
+# The provider process: the SDK's host, or the host deploy starts ahead of each command (deploy/warm_host.py).
+HOST_MARKERS = (b"pulumi.dynamic", b"providers.warm_host")
+
+
 class PeakMemory:
-    """Samples VmHWM of every `python -m pulumi.dynamic` process until stopped; keeps the largest (kB)."""
+    """Samples VmHWM of every provider process until stopped; keeps the largest (kB)."""
 
     def __init__(self) -> None:
         self.peak_kb = 0
@@ -57,8 +61,8 @@ class PeakMemory:
 
     def _run(self) -> None:
         # This thread shares the GIL with the program and the Automation API, so it must stay cheap: a process
-        # whose command line does not even mention pulumi is not read again (the provider process is forked
-        # from `pulumi-resource-pulumi-python`, so before its exec it already mentions pulumi).
+        # whose command line names neither pulumi nor the pre-started host is not read again (the SDK's host is
+        # forked from `pulumi-resource-pulumi-python`, so before its exec it already mentions pulumi).
         others: set[str] = set()
         while not self._stop.wait(0.05):
             for proc in Path("/proc").iterdir():
@@ -66,9 +70,9 @@ class PeakMemory:
                     continue
                 try:
                     cmdline = (proc / "cmdline").read_bytes()
-                    if b"pulumi" not in cmdline:
+                    if b"pulumi" not in cmdline and b"warm_host" not in cmdline:
                         others.add(proc.name)
-                    if b"pulumi.dynamic" not in cmdline:
+                    if not any(marker in cmdline for marker in HOST_MARKERS):
                         continue
                     for line in (proc / "status").read_text().splitlines():
                         if line.startswith("VmHWM:"):
@@ -181,6 +185,9 @@ def main() -> int:
                 peaks.append(peak_kb)
     report_up(args.tasks, sdk_runs, up_runs, step_runs)
     report_preview(args.resources, previews)
+    if max(peaks) == 0:
+        print("(c) no provider process was seen while the collection was reconciled: nothing measured")
+        return 1
     print(f"(c) peak memory of the provider process reconciling {args.tasks} tasks: {max(peaks) / 1024:.0f} MB "
           f"(largest of {len(peaks)}; target <= 200)")
     return 0
