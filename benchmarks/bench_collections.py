@@ -9,8 +9,9 @@
 (c) peak memory (VmHWM) of the dynamic-provider process while it reconciles the --tasks collection (target:
     ≤ 200 MB).
 The service runs with `--runner none` so tasks are stored, not run: this measures the control plane.
-Each figure is the best of several rounds that alternate between the measured command and its baseline (this
-machine's load comes and goes by the second); every round is printed, and so is the ratio of the medians.
+Each figure is the best of several rounds that alternate between the measured command and its baseline, each
+going first in every other round (this machine's load comes and goes by the second); every round is printed,
+and so is the ratio of the medians.
 (b) runs first, before (a) fills the service and this process with tens of thousands of tasks.
 """
 from __future__ import annotations
@@ -177,9 +178,14 @@ def main() -> int:
             previews = bench_preview(tmp / "preview", service, args.resources, args.rounds)
             sdk_runs, up_runs, step_runs, peaks = [], [], [], []
             for n in range(args.up_rounds):
-                sdk_runs.append(bench_sdk(service, tasks, f"bench-sdk-{n}"))
+                # Each goes first in every other round: neither always meets the service fuller or the machine
+                # busier after the other.
+                if n % 2 == 0:
+                    sdk_runs.append(bench_sdk(service, tasks, f"bench-sdk-{n}"))
                 up_s, step_s, peak_kb = bench_collection(tmp / f"collection-{n}", service, tasks,
                                                          f"bench-collection-{n}")
+                if n % 2 == 1:
+                    sdk_runs.append(bench_sdk(service, tasks, f"bench-sdk-{n}"))
                 up_runs.append(up_s)
                 step_runs.append(step_s)
                 peaks.append(peak_kb)

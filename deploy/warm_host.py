@@ -38,12 +38,19 @@ class WarmHost:
     def __init__(self, work_dir: str, env: dict[str, str]) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="batch-host-"))  # 0700: only this user can connect
         self.socket_path = self._dir / "host.sock"
+        try:
+            self.process = self._start(work_dir, env)
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+
+    def _start(self, work_dir: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         # Bound and listening before the host starts: a shim that comes early waits for it, never falls back.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(str(self.socket_path))
             listener.listen(1)
             fd = listener.fileno()
-            self.process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-u", "-m", "providers.warm_host", str(fd), str(self.socket_path), str(os.getpid())],
                 cwd=work_dir, env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, pass_fds=(fd,),
@@ -78,7 +85,11 @@ def offered(command: str, work_dir: str, env: dict[str, str]) -> Iterator[WarmHo
     if command not in HOST_COMMANDS or not enabled():
         yield None
         return
-    host = WarmHost(work_dir, env)
+    try:
+        host = WarmHost(work_dir, env)
+    except OSError:  # no socket or process to be had here (a TMPDIR too long for AF_UNIX, say): the SDK's way
+        yield None
+        return
     try:
         yield host
     finally:

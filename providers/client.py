@@ -83,6 +83,12 @@ def _transport_for(settings: ConnectionSettings) -> httpx.HTTPTransport | None:
     return None
 
 
+def warm_up() -> None:
+    """Pay, ahead of time, what a process's first transport costs once (~40 ms of lazy imports and TLS library
+    set-up): called by a pre-started provider host (providers/warm_host.py) before its first request."""
+    httpx.HTTPTransport(verify=False).close()
+
+
 def _describe_transport_error(error: httpx.TransportError) -> str:
     text = redact_text(str(error)).strip()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

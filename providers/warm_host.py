@@ -122,6 +122,9 @@ def serve(listener: socket.socket, path: str, parent: int) -> int:
     exit_with_parent(parent)
     for module in PRELOAD:
         importlib.import_module(module)
+    from providers.client import warm_up
+
+    warm_up()
     conn, _ = listener.accept()
     listener.close()
     os.unlink(path)  # used once: a second provider host of the same command gets the SDK's

@@ -164,3 +164,16 @@ def test_turned_off_no_host_is_started(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.delenv("BATCH_WARM_HOST")
     with offered("stack", str(tmp_path), {}) as host:  # `stack output` and the like never load a provider
         assert host is None
+
+
+def test_a_host_that_cannot_be_started_leaves_the_command_to_the_sdks_host(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from deploy.warm_host import offered
+
+    long_tmp = tmp_path / ("x" * 120)  # longer than a Unix socket path may be
+    long_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    with offered("up", str(tmp_path), {}) as host:
+        assert host is None
+    assert list(long_tmp.iterdir()) == []  # nothing left behind
