@@ -20,6 +20,7 @@ b"t" for SIGTERM. Either side closing the connection ends the other.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -127,7 +128,8 @@ def serve(listener: socket.socket, path: str, parent: int) -> int:
     warm_up()
     conn, _ = listener.accept()
     listener.close()
-    os.unlink(path)  # used once: a second provider host of the same command gets the SDK's
+    with contextlib.suppress(FileNotFoundError):  # deploy may have cleaned up already, if it is giving up on us
+        os.unlink(path)  # used once: a second provider host of the same command gets the SDK's
     try:
         conn.sendall(json.dumps(identity()).encode() + b"\n")
         request, fds = receive_request(conn)
