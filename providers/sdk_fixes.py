@@ -264,13 +264,23 @@ def install_engine_watch(pid: int | None) -> None:
     if _engine_watch_installed or pid is None:
         return
     _engine_watch_installed = True
+    # Nobody reads the host's output once the engine is gone: nothing to say first.
+    when_process_exits(pid, exit_now, "engine-watch")
+
+
+def when_process_exits(pid: int, action: Callable[[], None], name: str) -> None:
+    """Run `action` on a daemon thread (`name`) once process `pid` has exited, or now if it already has. It
+    waits on a pidfd (no polling); without pidfd support (old kernel, not Linux) it never runs."""
     try:
         handle = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # no pidfd here (old kernel, not Linux): the host keeps the SDK's ways
+    except ProcessLookupError:
+        action()
         return
-    threading.Thread(target=_exit_when_readable, args=(handle,), name="engine-watch", daemon=True).start()
+    except (AttributeError, OSError):
+        return
 
+    def wait() -> None:
+        select.select([handle], [], [])  # a pidfd becomes readable when its process has exited
+        action()
 
-def _exit_when_readable(handle: int) -> None:
-    select.select([handle], [], [])  # a pidfd becomes readable when its process has exited
-    exit_now()  # nobody reads the host's output any more: nothing to say first
+    threading.Thread(target=wait, name=name, daemon=True).start()

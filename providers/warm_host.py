@@ -25,7 +25,6 @@ import importlib
 import json
 import os
 import runpy
-import select
 import signal
 import socket
 import sys
@@ -100,20 +99,15 @@ def relay_signals(conn: socket.socket) -> None:
 def exit_with_parent(parent: int) -> None:
     """Until claimed, leave when `parent`, the process that started this one, is gone (deploy killed, say).
     Its pid comes from the command line: by the time this runs it may have died, and getppid() would name
-    whoever adopted this process."""
-    try:
-        handle = os.pidfd_open(parent)
-    except ProcessLookupError:
-        os._exit(NOT_CLAIMED)
-    except (AttributeError, OSError):
-        return  # no pidfd: `deploy` still stops an unclaimed host after each command
+    whoever adopted this process. Without pidfd support `deploy` still stops an unclaimed host after each
+    command."""
+    from providers.sdk_fixes import when_process_exits
 
-    def wait() -> None:
-        select.select([handle], [], [])
+    def leave_unless_claimed() -> None:
         if not _claimed.is_set():
             os._exit(NOT_CLAIMED)
 
-    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
+    when_process_exits(parent, leave_unless_claimed, "parent-watch")
 
 
 def serve(listener: socket.socket, path: str, parent: int) -> int:
