@@ -1,4 +1,4 @@
-"""Workarounds for the pinned Pulumi Python SDK (3.259.0), each minimal and installed only on that version.
+"""Workarounds for the pinned Pulumi Python SDK (3.260.0), each minimal and installed only on that version.
 
 Every patch here replaces one SDK function with an equivalent that is correct for the programs we run and
 avoids a cost we measured (benchmarks/bench_collections.py, issue 6); see each function for why.
@@ -28,7 +28,7 @@ from pulumi.dynamic import ResourceProvider
 from pulumi.runtime.proto import source_pb2
 
 # The SDK these patches were written against and checked on; any other version runs unpatched.
-PINNED_SDK_VERSION = "3.259.0"
+PINNED_SDK_VERSION = "3.260.0"
 
 # The SDK's own stack-trace builder, kept for comparison (tests/unit/test_sdk_fixes.py).
 sdk_stack_trace: Callable[[], Any] = pulumi_runtime_resource._get_stack_trace
