@@ -1,7 +1,7 @@
 """Hand the engine's dynamic-provider request to a host started ahead of time (providers/warm_host.py).
 
-Run by toolchain/pulumi-resource-pulumi-python as `python -I -S host_handoff.py SDK_SHIM ARGS...` when
-BATCH_WARM_HOST_SOCKET names a socket. Standard library only (no site-packages: it starts in ~15 ms). It hands
+Run by the toolchain's provider plugin (toolchain/pulumi-resource-pulumi-python) as
+`python -I -S host_handoff.py SOCKET SDK_SHIM ARGS...` when the language host offered a host on SOCKET. Standard library only (no site-packages: it starts in ~15 ms). It hands
 over only to the interpreter the SDK's shim would run; anything short of a complete handover execs the SDK's
 shim in its place, so the engine gets the same host either way. After the handover this process stands in for
 the host toward the engine: it relays SIGINT/SIGTERM (the engine's way to stop a plugin's process group) and
@@ -18,8 +18,6 @@ from typing import Any, NoReturn
 
 # How long to wait for the host to answer: it may still be importing (~0.5 s); after this, run the SDK's.
 ANSWER_SECONDS = 30.0
-# The environment variable naming the host's socket (set by deploy for each engine command).
-SOCKET_VARIABLE = "BATCH_WARM_HOST_SOCKET"
 
 
 class Refused(Exception):
@@ -49,13 +47,13 @@ def read_line(conn: socket.socket) -> bytes:
     return data
 
 
-def hand_over(args: list[str]) -> socket.socket:
+def hand_over(path: str, args: list[str]) -> socket.socket:
     """Connect, check the interpreter, send the request with fds 0-2; the connection to wait on."""
     field, value = wanted_interpreter()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.settimeout(ANSWER_SECONDS)
     try:
-        conn.connect(os.environ[SOCKET_VARIABLE])
+        conn.connect(path)
         offered: dict[str, Any] = json.loads(read_line(conn))
         if offered.get(field) != value:
             raise Refused(f"the host runs {offered.get(field)!r}, the shim would run {value!r}")
@@ -87,10 +85,10 @@ def stand_in(conn: socket.socket) -> NoReturn:
 
 
 def main(argv: list[str]) -> NoReturn:
-    """Hand over, or run the SDK's shim (argv[1]) with the same arguments."""
-    sdk_shim, args = argv[1], argv[2:]
+    """Hand over to the host on argv[1], or run the SDK's shim (argv[2]) with the same arguments."""
+    path, sdk_shim, args = argv[1], argv[2], argv[3:]
     try:
-        conn = hand_over(args)
+        conn = hand_over(path, args)
     except (OSError, ValueError, KeyError, Refused):
         os.execv(sdk_shim, [sdk_shim, *args])
     stand_in(conn)

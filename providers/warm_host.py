@@ -1,17 +1,17 @@
-"""A dynamic-provider host started ahead of time: `python -u -m providers.warm_host FD SOCKET PARENT_PID`.
+"""A dynamic-provider host started ahead of time: `python -u -m providers.warm_host FD SOCKET ENGINE_PID`.
 
 Every engine command that loads our providers starts `python -m pulumi.dynamic` when the program registers its
 first resource, and waits while it imports the Pulumi SDK, gRPC, dill and our providers: ~0.4 s of every
-preview, up and destroy, on the critical path (benchmarks/bench_collections.py). `deploy` starts this process
-next to the engine instead, so the imports overlap the engine's own start-up. It listens on a private Unix
-socket; the engine's plugin shim (toolchain/pulumi-resource-pulumi-python) runs `host_handoff.py`, which
+preview, up and destroy, on the critical path (benchmarks/bench_collections.py). The toolchain's language host
+(toolchain/langhost/provider_host.py) starts this process as soon as it hears of a command, so the imports
+overlap the program's own start-up. It listens on a private Unix socket named after the engine; the engine's
+plugin (toolchain/pulumi-resource-pulumi-python) runs `host_handoff.py`, which
 connects and hands over what the SDK's host would have been given: its arguments, environment, working
 directory and standard streams. From then on this process IS the host the SDK would have started (the SDK's
 own `pulumi.dynamic` main runs here unchanged), and the handoff client stands in for it toward the engine:
 it relays the engine's SIGINT/SIGTERM over the socket and exits when this process does.
 
-A host is used once. One that is never claimed (a program without our resources) is stopped by `deploy` after
-the command, and exits by itself when the process that started it is gone.
+A host is used once. One that is never claimed (a program without our resources) exits with its engine.
 
 Wire protocol, one connection: host -> client: one JSON line {"pid", "prefix", "executable"} (the client hands
 over only to the interpreter the SDK's shim would have run); client -> host: one JSON line {"argv", "cwd",
@@ -96,25 +96,26 @@ def relay_signals(conn: socket.socket) -> None:
             os.kill(os.getpid(), signal.SIGINT if byte == ord("i") else signal.SIGTERM)
 
 
-def exit_with_parent(parent: int) -> None:
-    """Until claimed, leave when `parent`, the process that started this one, is gone (deploy killed, say).
-    Its pid comes from the command line: by the time this runs it may have died, and getppid() would name
-    whoever adopted this process. Without pidfd support `deploy` still stops an unclaimed host after each
-    command."""
+def exit_with_engine(engine: int, path: str) -> None:
+    """Until claimed, leave (and take the socket away) when `engine`, the engine this host was offered to, is
+    gone. Its pid comes from the command line: this process was started by the language host, which may have
+    ended already. Without pidfd support the next offer removes the socket of an engine that is gone."""
     from providers.sdk_fixes import when_process_exits
 
     def leave_unless_claimed() -> None:
         if not _claimed.is_set():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
             os._exit(NOT_CLAIMED)
 
-    when_process_exits(parent, leave_unless_claimed, "parent-watch")
+    when_process_exits(engine, leave_unless_claimed, "engine-watch")
 
 
-def serve(listener: socket.socket, path: str, parent: int) -> int:
+def serve(listener: socket.socket, path: str, engine: int) -> int:
     """Preload, hand over to the first client of `listener` (bound at `path`), then run the SDK's host; the
-    exit status. The socket is bound and listening before this process starts (deploy/warm_host.py), so a
+    exit status. The socket is bound and listening before this process starts (by the language host), so a
     client that comes early waits in the backlog for the imports, never finds nothing."""
-    exit_with_parent(parent)
+    exit_with_engine(engine, path)
     for module in PRELOAD:
         importlib.import_module(module)
     from providers.client import warm_up
@@ -122,8 +123,8 @@ def serve(listener: socket.socket, path: str, parent: int) -> int:
     warm_up()
     conn, _ = listener.accept()
     listener.close()
-    with contextlib.suppress(FileNotFoundError):  # deploy may have cleaned up already, if it is giving up on us
-        os.unlink(path)  # used once: a second provider host of the same command gets the SDK's
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # used once: the next language host of the same engine may offer another
     try:
         conn.sendall(json.dumps(identity()).encode() + b"\n")
         request, fds = receive_request(conn)

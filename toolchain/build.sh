@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the real Pulumi engine from Go modules into .toolchain/bin, plus the dynamic-provider shim.
+# Build the real Pulumi engine from Go modules into .toolchain/bin, with our Python language host and the
+# dynamic-provider plugin beside it.
 # Idempotent: a stamp records what was built; a second run with nothing changed takes about a second.
 set -euo pipefail
 
@@ -24,9 +25,24 @@ sdk_version=$(go list -m -f '{{.Version}}' "$sdk_module")
 [ "v$py_version" = "$go_version" ] && [ "$go_version" = "$sdk_version" ] ||
   fail "version mismatch: pyproject pins pulumi==$py_version, toolchain/go.mod has pkg $go_version and sdk $sdk_version"
 
-want="$go_version $(cat go.mod go.sum build.sh pulumi-resource-pulumi-python | sha256sum | cut -c1-16) $(go env GOVERSION)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-pulumi-python" ] &&
-   [ -x "$root/.toolchain/libexec/pulumi-resource-pulumi-python" ]; then
+python="$root/.venv/bin/python"
+[ -x "$python" ] || fail "the project's virtualenv is missing ($python): run \`make install\` first"
+
+# Our two scripts in bin, with this checkout's paths filled in: the language host and the provider plugin.
+install_scripts() {
+  sed -e "s|@PYTHON@|$python|g" -e "s|@LANGHOST@|$here/langhost/__main__.py|g" \
+    "$here/pulumi-language-python" > "$bin/pulumi-language-python.new"
+  sed -e "s|@PYTHON@|$python|g" -e "s|@HANDOFF@|$root/providers/host_handoff.py|g" \
+    "$here/pulumi-resource-pulumi-python" > "$bin/pulumi-resource-pulumi-python.new"
+  for script in pulumi-language-python pulumi-resource-pulumi-python; do
+    chmod 0755 "$bin/$script.new" && mv -f "$bin/$script.new" "$bin/$script"
+  done
+}
+
+want="$go_version $(cat go.mod go.sum build.sh | sha256sum | cut -c1-16) $(go env GOVERSION)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$bin/pulumi" ] &&
+   [ -x "$bin/pulumi-language-python-exec" ] && [ -x "$root/.toolchain/libexec/pulumi-resource-pulumi-python" ]; then
+  install_scripts
   say "pulumi $go_version is up to date in .toolchain/bin"
   exit 0
 fi
@@ -46,9 +62,9 @@ sdk_dir=$(go list -m -f '{{.Dir}}' "$sdk_module")
   fail "$sdk_module $sdk_version has no python/dist/pulumi-resource-pulumi-python"
 mkdir -p "$root/.toolchain/libexec"
 install -m 0755 "$sdk_dir/python/dist/pulumi-resource-pulumi-python" "$root/.toolchain/libexec/"
-install -m 0755 "$here/pulumi-resource-pulumi-python" "$bin/"
-# The exec shim belongs next to pulumi-language-python; it is installed for completeness (see README).
+# The SDK's exec script runs a program for the language host, which finds it next to itself.
 install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin/"
+install_scripts
 
 got=$(PULUMI_SKIP_UPDATE_CHECK=true "$bin/pulumi" version)
 [ "$got" = "$go_version" ] || fail "built engine reports '$got', expected $go_version"

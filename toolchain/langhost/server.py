@@ -1,0 +1,173 @@
+"""The `LanguageRuntime` service and the host's life: serve on a loopback port, print it, stop cleanly on the
+engine's SIGINT/SIGTERM, and never outlive the engine."""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from langhost import packages, program, provider_host, runtime, stubs
+
+language_pb2, language_pb2_grpc, plugin_pb2 = stubs.load()
+
+
+def sdk_version() -> str:
+    """The version of the Pulumi SDK this host runs beside (the engine's, by the toolchain's rule)."""
+    from importlib.metadata import version
+
+    return version("pulumi")
+
+
+class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[misc]
+    """What the engine calls for a Python program."""
+
+    def __init__(self, engine_address: str, exec_script: Path) -> None:
+        self.engine_address = engine_address
+        self.exec_script = exec_script
+        self.programs = program.Programs()
+        self._offered = threading.Event()
+
+    def _runtime(self, info: Any, fallback_root: str = "") -> runtime.PythonRuntime:
+        root = (info.root_directory if info is not None else "") or fallback_root or os.getcwd()
+        return runtime.resolve(root, runtime.options_of(info))
+
+    def _offer_provider_host(self, python: runtime.PythonRuntime, cwd: str) -> None:
+        # Once per language host: preview and up each start their own, and the socket name keeps it to one
+        # waiting host per engine.
+        if not self._offered.is_set():
+            self._offered.set()
+            provider_host.offer(python, cwd, os.getppid())
+
+    def GetPluginInfo(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method names)
+        return plugin_pb2.PluginInfo(version=sdk_version())
+
+    def Handshake(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return language_pb2.LanguageHandshakeResponse()
+
+    def GetRequiredPlugins(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return language_pb2.GetRequiredPluginsResponse()
+
+    def GetRequiredPackages(self, request: Any, context: Any) -> Any:  # noqa: N802
+        try:
+            python = self._runtime(request.info)
+        except runtime.PythonNotFound as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        self._offer_provider_host(python, request.info.program_directory or os.getcwd())
+        found = [plugin_pb2.PackageDependency(kind="resource", name=p.name, version=p.version, server=p.server)
+                 for p in packages.plugin_packages(python)]
+        return language_pb2.GetRequiredPackagesResponse(packages=found)
+
+    def Run(self, request: Any, context: Any) -> Any:  # noqa: N802
+        try:
+            python = self._runtime(request.info, request.pwd)
+        except runtime.PythonNotFound as error:
+            return language_pb2.RunResponse(error=str(error))
+        self._offer_provider_host(python, request.pwd)
+        command = program.run_command(python, self.exec_script, request, self.engine_address)
+        env = program.program_environment(request, python, os.environ)
+        try:
+            code = self.programs.run(command, request.pwd or os.getcwd(), env)
+        except OSError as error:
+            return language_pb2.RunResponse(error=f"could not start the program with {python.python}: {error}")
+        error, bail = program.outcome(code)
+        return language_pb2.RunResponse(error=error, bail=bail)
+
+    def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+        yield from install_dependencies(request)
+
+    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return language_pb2.RuntimeOptionsResponse()
+
+    def About(self, request: Any, context: Any) -> Any:  # noqa: N802
+        python = self._runtime(request.info)
+        version, _ = packages.inventory(python)
+        return language_pb2.AboutResponse(executable=python.python, version=version)
+
+    def GetProgramDependencies(self, request: Any, context: Any) -> Any:  # noqa: N802
+        python = self._runtime(request.info, request.pwd)
+        _, found = packages.inventory(python)
+        return language_pb2.GetProgramDependenciesResponse(dependencies=[
+            language_pb2.DependencyInfo(name=d.name, version=d.version) for d in sorted(found, key=lambda d: d.name.lower())])
+
+    def Cancel(self, request: Any, context: Any) -> Any:  # noqa: N802
+        from google.protobuf import empty_pb2
+
+        self.programs.cancel()
+        return empty_pb2.Empty()
+
+
+def install_dependencies(request: Any) -> Iterator[Any]:
+    """`pulumi install`: create the project's virtualenv when missing and install requirements.txt into it."""
+    info = request.info
+    root = Path(info.root_directory or request.directory or os.getcwd())
+    options = runtime.options_of(info)
+    venv = options.get("virtualenv")
+    steps: list[list[str]] = []
+    if venv:
+        folder = (root / str(venv)).resolve()
+        if not (folder / "bin" / "python").exists():
+            steps.append([sys.executable, "-m", "venv", str(folder)])
+        python = str(folder / "bin" / "python")
+    else:
+        python = runtime.resolve(str(root), options).python
+    if (root / "requirements.txt").exists():
+        steps.append([python, "-m", "pip", "install", "-r", str(root / "requirements.txt")])
+    for step in steps:
+        yield language_pb2.InstallDependenciesResponse(stdout=("$ " + " ".join(step) + "\n").encode())
+        done = subprocess.run(step, cwd=root, capture_output=True, check=False)
+        yield language_pb2.InstallDependenciesResponse(stdout=done.stdout, stderr=done.stderr)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(step)} failed with exit code {done.returncode}")
+
+
+def watch_engine(engine_pid: int, on_exit: Any) -> None:
+    """Call `on_exit` when the engine process is gone (a killed engine never stops its plugins)."""
+    try:
+        fd = os.pidfd_open(engine_pid)
+    except (OSError, AttributeError):
+        return  # no pidfd here: the engine's own stop signal is the only way out
+
+    def wait() -> None:
+        select.select([fd], [], [])
+        on_exit()
+
+    threading.Thread(target=wait, name="engine-watch", daemon=True).start()
+
+
+def serve(engine_address: str, exec_script: Path) -> int:
+    """Serve until the engine stops this host; the exit status."""
+    host = LanguageHost(engine_address, exec_script)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         options=[("grpc.max_receive_message_length", 1 << 30)])
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def engine_gone() -> None:
+        host.programs.cancel()
+        os._exit(0)
+
+    watch_engine(os.getppid(), engine_gone)
+    while not stop.wait(timeout=3600):
+        pass
+    host.programs.cancel()
+    server.stop(grace=1).wait()
+    return 0
