@@ -6,23 +6,28 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 BATCH_PORT ?= 8765
 
+# Every stack command is the plain `pulumi` CLI with the toolchain on PATH (toolchain/activate).
+PULUMI := source toolchain/activate && pulumi
+
 .PHONY: up down test install toolchain service service-stop preview refresh drift logs bench lint clean
 
 up: install toolchain service ## install everything, start the local Batch service, pulumi up the dev stack
-	$(PY) -m deploy up --stack $(STACK)
+	@$(PY) -m deploy unlock --stack $(STACK)
+	$(PULUMI) stack select --create $(STACK)
+	$(PULUMI) up --yes --stack $(STACK)
 
 down: install toolchain ## destroy the dev stack and stop the local service
-	$(PY) -m deploy destroy --stack $(STACK)
+	$(PULUMI) destroy --yes --stack $(STACK)
 	$(PY) -m deploy service stop
 
 preview: install toolchain service
-	$(PY) -m deploy preview --stack $(STACK)
+	$(PULUMI) preview --diff --stack $(STACK)
 
 refresh: install toolchain service
-	$(PY) -m deploy refresh --stack $(STACK)
+	$(PULUMI) refresh --yes --stack $(STACK)
 
 drift: install toolchain service ## non-zero exit when the live service differs from the stack
-	$(PY) -m deploy drift --stack $(STACK)
+	$(PULUMI) preview --refresh --expect-no-changes --stack $(STACK)
 
 logs: install toolchain ## a task's stdout/stderr: make logs TASK=job/task [STACK=dev] [FOLLOW=1]
 	@test -n "$(TASK)" || { echo "usage: make logs TASK=job/task [STACK=dev] [FOLLOW=1]"; exit 2; }
@@ -34,7 +39,7 @@ test: install toolchain ## unit, service and end-to-end tests (real engine, real
 # Bytecode for the project's own packages, written here because an environment with PYTHONDONTWRITEBYTECODE=1
 # (like this machine's) would otherwise recompile them in every process, each dynamic-provider host included.
 install: $(VENV)/.installed
-	@$(PY) -m compileall -q providers deploy batch_service >/dev/null
+	@$(PY) -m compileall -q providers deploy batch_service toolchain/langhost >/dev/null
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -55,8 +60,8 @@ bench: install toolchain
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: install
-	$(VENV)/bin/ruff check providers batch_service deploy tests
-	$(VENV)/bin/mypy providers deploy
+	$(VENV)/bin/ruff check providers batch_service deploy toolchain/langhost tests benchmarks
+	$(VENV)/bin/mypy providers deploy toolchain/langhost
 
 clean:
 	rm -rf .state .pulumi-home .data

@@ -1,14 +1,13 @@
-"""Open a stack of this project (or of a scratch project for tests) as an Automation API inline program.
+"""Open a stack of this project, or of a scratch project, through the Automation API with the project's engine.
 
-The Python language host (`pulumi-language-python`) cannot be built here: the Go module proxy does not serve
-its untagged module. Inline programs host the Python runtime in this process and need only the engine and the
-dynamic-provider shim, so every stack runs that way; `__main__.py` stays the program (see README).
+Without a program the stack's own `__main__.py` runs through the toolchain's language host, exactly as the
+`pulumi` CLI runs it; with one (tests) it is an inline program. Either way the backend is the local file
+backend and every offline switch is set (deploy/environment.py).
 """
 from __future__ import annotations
 
 import json
 import os
-import runpy
 import socket
 import sys
 from collections.abc import Callable
@@ -18,14 +17,8 @@ from pulumi import automation as auto
 from pulumi.automation._stack import StackInitMode
 
 from deploy.environment import PROJECT_DIR, STATE_DIR, TOOLCHAIN_DIR, engine_env, require_engine
-from deploy.fast_stack import DeployStack, settled
 
 PROJECT_NAME = "batch-as-code"
-
-
-def project_program() -> None:
-    """Run the project's `__main__.py` as the Pulumi program."""
-    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__pulumi_program__")
 
 
 def clear_stale_locks(state_dir: Path, stack: str) -> list[Path]:
@@ -86,24 +79,25 @@ def _alive(pid: int) -> bool:
 
 def open_stack(
     stack: str,
-    program: Callable[[], None] = project_program,
+    program: Callable[[], None] | None = None,
     work_dir: Path = PROJECT_DIR,
     extra_env: dict[str, str] | None = None,
     state_dir: Path | None = None,
 ) -> auto.Stack:
-    """Create or select `stack` with the engine from .toolchain and a local file backend."""
+    """Create or select `stack` with the engine from .toolchain and a local file backend (`program`: an inline
+    program in place of the project's `__main__.py`)."""
     require_engine()
     clear_stale_locks(state_dir or STATE_DIR, stack)
     env = engine_env(stack, **({"state_dir": state_dir} if state_dir else {}))
     env.update(extra_env or {})
     workspace = auto.LocalWorkspace(
         work_dir=str(work_dir),
-        program=settled(program),
+        program=program,
         env_vars=env,
         pulumi_home=env["PULUMI_HOME"],
         pulumi_command=auto.PulumiCommand(root=str(TOOLCHAIN_DIR)),
     )
-    return DeployStack(stack, workspace, StackInitMode.CREATE_OR_SELECT)
+    return auto.Stack(stack, workspace, StackInitMode.CREATE_OR_SELECT)
 
 
 def write_scratch_project(directory: Path, venv: Path) -> Path:

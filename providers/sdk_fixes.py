@@ -1,11 +1,19 @@
-"""Workarounds for the pinned Pulumi Python SDK (3.260.0), each minimal and installed only on that version.
+"""Workarounds of Pulumi Python SDK internals, each minimal, each installed only while the SDK function it
+replaces or relies on still has the code it was written against.
 
 Every patch here replaces one SDK function with an equivalent that is correct for the programs we run and
-avoids a cost we measured (benchmarks/bench_collections.py, issue 6); see each function for why.
+avoids a failure or a cost we measured (benchmarks/bench_collections.py); see each function for why.
+`EXPECTED_CODE` holds a fingerprint of each SDK function concerned (SDK 3.260.0): after an SDK upgrade that
+changes one, its fix is left out (with a warning on stderr) and tests/unit/test_sdk_fixes.py fails naming the
+function, so the fix is re-checked instead of silently dropped or silently applied to code it does not fit.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
+import hashlib
+import importlib
+import importlib.util
 import logging
 import os
 import pathlib
@@ -21,27 +29,107 @@ import pulumi._types as pulumi_types
 import pulumi.dynamic.dynamic as pulumi_dynamic
 import pulumi.runtime.resource as pulumi_runtime_resource
 import pulumi.runtime.rpc_manager as pulumi_rpc_manager
+import pulumi.runtime.stack as pulumi_runtime_stack
 from pulumi import log as pulumi_log
-from pulumi._version import _VERSION as SDK_VERSION
 from pulumi.dynamic import Resource as DynamicResource
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime.proto import source_pb2
 
-# The SDK these patches were written against and checked on; any other version runs unpatched.
-PINNED_SDK_VERSION = "3.260.0"
+# "module:function" of every SDK function a fix replaces or relies on, and the fingerprint of its code in the
+# SDK the fixes were written against (see code_fingerprint; tests/unit/test_sdk_fixes.py prints new ones).
+EXPECTED_CODE = {
+    "pulumi.dynamic.dynamic:serialize_provider": "005ce407c4156f65",
+    "pulumi._types:resource_types": "b8f2fef918679b0f",
+    "pulumi.runtime.resource:_get_stack_trace": "b7780f062e1468b4",
+    "pulumi.runtime.stack:wait_for_rpcs": "31755e3d12185de3",
+    "pulumi.runtime.stack:run_pulumi_func": "d9345c3a33d3b175",
+    "pulumi.dynamic.__main__:main": "fefdcaecd169362f",
+}
+_warned: set[str] = set()
 
 # The SDK's own stack-trace builder, kept for comparison (tests/unit/test_sdk_fixes.py).
 sdk_stack_trace: Callable[[], Any] = pulumi_runtime_resource._get_stack_trace
 
 
+def code_fingerprint(code: types.CodeType) -> str:
+    """A digest of a function's compiled code: instructions, names and constants, nested functions included;
+    not its file's location nor its line numbers, so an SDK installed elsewhere gives the same digest."""
+    digest = hashlib.sha256()
+
+    def feed(code: types.CodeType) -> None:
+        digest.update(code.co_code)
+        digest.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                feed(constant)
+            else:
+                digest.update(repr(constant).encode())
+
+    feed(code)
+    return digest.hexdigest()[:16]
+
+
+def sdk_code(target: str) -> types.CodeType:
+    """The code of the SDK's function "module:function" (the SDK's own where we patched it). A `__main__`
+    module is never imported for this (importing `pulumi.dynamic.__main__` starts a host): its code is read
+    from the running host's main module, or compiled from its file."""
+    module_name, name = target.split(":")
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) == module_name:
+        module: Any = main
+    elif module_name.endswith(".__main__"):
+        spec = importlib.util.find_spec(module_name)
+        code = spec.loader.get_code(module_name) if spec is not None and spec.loader is not None else None
+        for constant in code.co_consts if code is not None else ():
+            if isinstance(constant, types.CodeType) and constant.co_name == name:
+                return constant
+        raise AttributeError(f"{target} not found")
+    else:
+        module = importlib.import_module(module_name)
+    function = getattr(module, name)
+    return getattr(function, "__wrapped_sdk__", function).__code__  # type: ignore[no-any-return]
+
+
+def changed_sdk_functions() -> dict[str, str]:
+    """The SDK functions whose code is no longer what the fixes expect: name -> its fingerprint now."""
+    changed = {}
+    for target, expected in EXPECTED_CODE.items():
+        try:
+            found = code_fingerprint(sdk_code(target))
+        except (ImportError, AttributeError):
+            found = "missing"
+        if found != expected:
+            changed[target] = found
+    return changed
+
+
+def unchanged(*targets: str) -> bool:
+    """True when these SDK functions still have the expected code; otherwise warn once on stderr."""
+    for target in targets:
+        try:
+            current = code_fingerprint(sdk_code(target))
+        except (ImportError, AttributeError):
+            current = "missing"
+        if current != EXPECTED_CODE[target]:
+            if target not in _warned:
+                _warned.add(target)
+                print(f"providers: the Pulumi SDK's {target} changed (code {current}); its workaround in "
+                      "providers/sdk_fixes.py is not installed", file=sys.stderr)
+            return False
+    return True
+
+
 def install_sdk_fixes() -> None:
-    """Install every workaround below, once, if the SDK is the pinned version."""
-    if SDK_VERSION != PINNED_SDK_VERSION:
-        return
-    install_serialization_fix()
-    install_resource_types_cache()
+    """Install every workaround below, once each, where its SDK function is the one it was written for."""
+    if unchanged("pulumi.dynamic.dynamic:serialize_provider"):
+        install_serialization_fix()
+    if unchanged("pulumi._types:resource_types"):
+        install_resource_types_cache()
     install_quiet_registration_debug()
-    install_fast_stack_trace()
+    if unchanged("pulumi.runtime.resource:_get_stack_trace"):
+        install_fast_stack_trace()
+    if unchanged("pulumi.runtime.stack:wait_for_rpcs", "pulumi.runtime.stack:run_pulumi_func"):
+        install_settled_wait()
     if in_provider_host():
         install_host_fixes(engine_pid())
 
@@ -50,10 +138,33 @@ def install_host_fixes(engine: int | None) -> None:
     """The two fixes that belong in a dynamic-provider host and nowhere else: a fast exit, and an exit when
     `engine` (its pid, None when unknown) is gone. Called by install_sdk_fixes in the SDK's own host, and by
     providers/warm_host.py once a pre-started process has become the host."""
-    if SDK_VERSION != PINNED_SDK_VERSION:
+    if not unchanged("pulumi.dynamic.__main__:main"):
         return
     install_fast_host_exit()
     install_engine_watch(engine)
+
+
+def install_settled_wait() -> None:
+    """Let the program's registrations enter the SDK's list of outstanding RPCs before the SDK waits on it.
+
+    `run_pulumi_func` calls `wait_for_rpcs` right after the program returns, before the registrations it
+    queued have had one turn of the event loop to enter the list; finding the list empty, the SDK waits on
+    every pending Output with `asyncio.wait(FIRST_COMPLETED)` instead, re-arming thousands of futures each time
+    one resolves: quadratic, about 9 ms per resource of a 200-resource preview. One yield first lets the SDK
+    await the registrations one by one. Same program, same order; only the waiting changes. Installed when
+    the program imports `providers`, before it returns, so it holds for the CLI, the Automation API and
+    inline programs alike.
+    """
+    original = pulumi_runtime_stack.wait_for_rpcs
+    if hasattr(original, "__wrapped_sdk__"):
+        return
+
+    async def wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
+        await asyncio.sleep(0)
+        await original(await_all_outstanding_tasks)
+
+    wait_for_rpcs.__wrapped_sdk__ = original  # type: ignore[attr-defined]
+    pulumi_runtime_stack.wait_for_rpcs = wait_for_rpcs
 
 
 def install_serialization_fix() -> None:
@@ -64,7 +175,7 @@ def install_serialization_fix() -> None:
     identical for every resource of a class (that also makes a 1,000-resource program linear, not quadratic).
     """
     original: Callable[[ResourceProvider], str] = pulumi_dynamic.serialize_provider
-    if getattr(original, "_batch_fix", False):
+    if hasattr(original, "__wrapped_sdk__"):
         return
     saved = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)  # type: ignore[attr-defined]
     cache: dict[type, str] = {}
@@ -83,7 +194,7 @@ def install_serialization_fix() -> None:
             cache[key] = result
         return result
 
-    serialize._batch_fix = True  # type: ignore[attr-defined]
+    serialize.__wrapped_sdk__ = original  # type: ignore[attr-defined]
     pulumi_dynamic.serialize_provider = serialize
 
 
@@ -96,7 +207,7 @@ def install_resource_types_cache() -> None:
     the only caller reads it, so dynamic resource classes share one cached dict.
     """
     original: Callable[[type], dict[str, type]] = pulumi_types.resource_types
-    if getattr(original, "_cached", False):
+    if hasattr(original, "__wrapped_sdk__"):
         return
     cache: dict[type, dict[str, type]] = {}
 
@@ -107,7 +218,7 @@ def install_resource_types_cache() -> None:
             cache[resource_cls] = original(resource_cls)
         return cache[resource_cls]
 
-    resource_types._cached = True  # type: ignore[attr-defined]
+    resource_types.__wrapped_sdk__ = original  # type: ignore[attr-defined]
     pulumi_types.resource_types = resource_types
 
 
@@ -141,7 +252,7 @@ def install_fast_stack_trace() -> None:
     frames and sends the same StackTrace message (URIs cached per file) for a fifth of that.
     """
     original: Callable[[], Any] = pulumi_runtime_resource._get_stack_trace
-    if getattr(original, "_fast", False):
+    if hasattr(original, "__wrapped_sdk__"):
         return
     uris: dict[str, str | None] = {}
 
@@ -176,7 +287,7 @@ def install_fast_stack_trace() -> None:
             outer = outer.f_back
         return source_pb2.StackTrace(frames=frames)
 
-    stack_trace._fast = True  # type: ignore[attr-defined]
+    stack_trace.__wrapped_sdk__ = original  # type: ignore[attr-defined]
     pulumi_runtime_resource._get_stack_trace = stack_trace
 
 
