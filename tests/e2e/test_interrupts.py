@@ -128,7 +128,7 @@ def _is_engine(proc: ProcStat, cmdline: bytes) -> bool:
 
 
 def _is_provider_host(proc: ProcStat, cmdline: bytes) -> bool:
-    # The SDK's host and its shim, or a pre-started host and its handoff client (deploy/warm_host.py).
+    # The SDK's host and its plugin script, or a pre-started host and its handoff client (providers/warm_host.py).
     return any(name in cmdline for name in (b"pulumi.dynamic", b"pulumi-resource-pulumi-python",
                                             b"providers.warm_host", b"host_handoff.py"))
 

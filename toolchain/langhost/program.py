@@ -67,7 +67,9 @@ class Programs:
         with self._lock:
             if self._cancelled:
                 return ALREADY_REPORTED
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL)
+            # A group of its own: the engine stops this host by signalling the host's process group, and a
+            # program caught by that SIGINT would print a KeyboardInterrupt traceback into the stack's output.
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
             self._running.add(process)
         try:
             return process.wait()
@@ -76,13 +78,15 @@ class Programs:
                 self._running.discard(process)
 
     def cancel(self) -> None:
-        """Interrupt every running program (SIGINT, as a terminal's Ctrl-C would), and refuse new ones."""
+        """End every running program and refuse new ones. SIGTERM, not SIGINT: the engine has cancelled the
+        command and shows its own message; the program has nothing to add (a SIGINT would make it print a
+        KeyboardInterrupt traceback)."""
         with self._lock:
             self._cancelled = True
             running = list(self._running)
         for process in running:
             try:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
             except ProcessLookupError:
                 pass
 
