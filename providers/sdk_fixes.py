@@ -79,7 +79,8 @@ def sdk_code(target: str) -> types.CodeType:
         module: Any = main
     elif module_name.endswith(".__main__"):
         spec = importlib.util.find_spec(module_name)
-        code = spec.loader.get_code(module_name) if spec is not None and spec.loader is not None else None
+        loader: Any = spec.loader if spec is not None else None
+        code = loader.get_code(module_name) if loader is not None else None
         for constant in code.co_consts if code is not None else ():
             if isinstance(constant, types.CodeType) and constant.co_name == name:
                 return constant

@@ -9,7 +9,7 @@ from pathlib import Path
 # Import `langhost` as a package from the toolchain folder, and nothing from this folder by bare name.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from langhost.server import serve  # noqa: E402  (after the path is set)
+from langhost.server import serve
 
 if __name__ == "__main__":
     if len(sys.argv) < 3:

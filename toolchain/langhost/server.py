@@ -27,7 +27,7 @@ def sdk_version() -> str:
     return version("pulumi")
 
 
-class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[misc]
+class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[misc,name-defined]
     """What the engine calls for a Python program."""
 
     def __init__(self, engine_address: str, exec_script: Path) -> None:
@@ -47,16 +47,16 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
             self._offered.set()
             provider_host.offer(python, cwd, os.getppid())
 
-    def GetPluginInfo(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method names)
+    def GetPluginInfo(self, request: Any, context: Any) -> Any:
         return plugin_pb2.PluginInfo(version=sdk_version())
 
-    def Handshake(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Handshake(self, request: Any, context: Any) -> Any:
         return language_pb2.LanguageHandshakeResponse()
 
-    def GetRequiredPlugins(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetRequiredPlugins(self, request: Any, context: Any) -> Any:
         return language_pb2.GetRequiredPluginsResponse()
 
-    def GetRequiredPackages(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetRequiredPackages(self, request: Any, context: Any) -> Any:
         try:
             python = self._runtime(request.info)
         except runtime.PythonNotFound as error:
@@ -66,7 +66,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
                  for p in packages.plugin_packages(python)]
         return language_pb2.GetRequiredPackagesResponse(packages=found)
 
-    def Run(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Run(self, request: Any, context: Any) -> Any:
         try:
             python = self._runtime(request.info, request.pwd)
         except runtime.PythonNotFound as error:
@@ -78,27 +78,28 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
             code = self.programs.run(command, request.pwd or os.getcwd(), env)
         except OSError as error:
             return language_pb2.RunResponse(error=f"could not start the program with {python.python}: {error}")
-        error, bail = program.outcome(code)
-        return language_pb2.RunResponse(error=error, bail=bail)
+        message, bail = program.outcome(code)
+        return language_pb2.RunResponse(error=message, bail=bail)
 
-    def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+    def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:
         yield from install_dependencies(request)
 
-    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:
         return language_pb2.RuntimeOptionsResponse()
 
-    def About(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def About(self, request: Any, context: Any) -> Any:
         python = self._runtime(request.info)
         version, _ = packages.inventory(python)
         return language_pb2.AboutResponse(executable=python.python, version=version)
 
-    def GetProgramDependencies(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetProgramDependencies(self, request: Any, context: Any) -> Any:
         python = self._runtime(request.info, request.pwd)
         _, found = packages.inventory(python)
         return language_pb2.GetProgramDependenciesResponse(dependencies=[
-            language_pb2.DependencyInfo(name=d.name, version=d.version) for d in sorted(found, key=lambda d: d.name.lower())])
+            language_pb2.DependencyInfo(name=d.name, version=d.version)
+            for d in sorted(found, key=lambda d: d.name.lower())])
 
-    def Cancel(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Cancel(self, request: Any, context: Any) -> Any:
         from google.protobuf import empty_pb2
 
         self.programs.cancel()
