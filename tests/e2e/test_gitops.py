@@ -17,7 +17,7 @@ from providers import BatchJob
 from providers.client import BatchClient
 from providers.settings import resolve_settings
 from tests.support.service import RunningService
-from tests.support.stacks import StackRun, new_stack
+from tests.support.stacks import new_stack
 
 pytestmark = pytest.mark.e2e
 

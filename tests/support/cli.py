@@ -32,6 +32,7 @@ class Cli:
 
     project: Path
     state: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
     mark: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -51,6 +52,7 @@ class Cli:
             "PULUMI_CONFIG_PASSPHRASE": DEV_PASSPHRASE,
             MARK_VARIABLE: self.mark,
         })
+        env.update(self.extra_env)
         return env
 
     def start(self, *args: str) -> subprocess.Popen[str]:
