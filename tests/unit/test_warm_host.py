@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from deploy.environment import TOOLCHAIN_DIR
-from langhost import provider_host
+from langhost import provider_host, sockets
 from langhost.runtime import PythonRuntime
 from providers.warm_host import NOT_CLAIMED
 from tests.support.processes import all_processes, process_alive
@@ -171,7 +171,7 @@ def test_the_socket_of_an_engine_that_is_gone_is_removed_by_the_next_offer(
         tmp_path: Path, engine: StandInEngine) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
-    folder = provider_host.socket_dir()
+    folder = sockets.socket_dir()
     folder.mkdir(mode=0o700, exist_ok=True)
     stale = provider_host.socket_path(dead.pid)
     stale.touch()
@@ -196,4 +196,4 @@ def test_a_host_that_cannot_be_offered_leaves_the_command_to_the_sdks_host(
     long_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(long_tmp))
     assert provider_host.offer(THIS_PYTHON, str(tmp_path), engine.pid) is None
-    assert [p.name for p in long_tmp.rglob("*")] == [provider_host.socket_dir().name]  # only the empty folder
+    assert [p.name for p in long_tmp.rglob("*")] == [sockets.socket_dir().name]  # only the empty folder

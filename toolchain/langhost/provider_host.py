@@ -13,13 +13,11 @@ the socket's name is the lock. `BATCH_WARM_HOST=off` turns this off.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import stat
 import subprocess
 from pathlib import Path
 
+from langhost import sockets
 from langhost.runtime import PythonRuntime
 
 
@@ -28,41 +26,9 @@ def enabled() -> bool:
     return os.environ.get("BATCH_WARM_HOST", "on").lower() not in ("off", "0", "false", "no")
 
 
-def socket_dir() -> Path:
-    """This user's folder of host sockets; the plugin computes the same path (`${TMPDIR:-/tmp}`)."""
-    return Path(os.environ.get("TMPDIR") or "/tmp") / f"batch-as-code-{os.getuid()}"
-
-
 def socket_path(engine_pid: int) -> Path:
     """Where the host offered to `engine_pid` listens."""
-    return socket_dir() / f"engine-{engine_pid}.sock"
-
-
-def _private_dir() -> Path | None:
-    folder = socket_dir()
-    folder.mkdir(mode=0o700, exist_ok=True)
-    info = folder.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None  # someone else's, or open to others: never offer a host through it
-    return folder
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale(folder: Path) -> None:
-    """Sockets of engines that are gone (a host that was never claimed exits with its engine)."""
-    for entry in folder.glob("engine-*.sock"):
-        with contextlib.suppress(ValueError, OSError):
-            if not _alive(int(entry.stem.removeprefix("engine-"))):
-                entry.unlink()
+    return sockets.socket_path("engine", engine_pid)
 
 
 def offer(runtime: PythonRuntime, cwd: str, engine_pid: int) -> subprocess.Popen[bytes] | None:
@@ -70,20 +36,19 @@ def offer(runtime: PythonRuntime, cwd: str, engine_pid: int) -> subprocess.Popen
     None when nothing was started (turned off, one already waiting, or no socket to be had here)."""
     if not enabled():
         return None
-    try:
-        folder = _private_dir()
-        if folder is None:
-            return None
-        remove_stale(folder)
-        path = socket_path(engine_pid)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-            listener.bind(str(path))  # fails when a host is already offered to this engine: the name is the lock
-            listener.listen(1)
-            fd = listener.fileno()
+    bound = sockets.listen("engine", engine_pid)
+    if bound is None:
+        return None
+    listener, path = bound
+    with listener:
+        try:
             # Bound and listening before the host starts: a plugin that comes early waits, never falls back.
             return subprocess.Popen(
-                [runtime.python, "-u", "-m", "providers.warm_host", str(fd), str(path), str(engine_pid)],
+                [runtime.python, "-u", "-m", "providers.warm_host", str(listener.fileno()), str(path),
+                 str(engine_pid)],
                 cwd=cwd, env=runtime.environment(dict(os.environ)), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(fd,), start_new_session=True)
-    except OSError:
-        return None
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(listener.fileno(),),
+                start_new_session=True)
+        except OSError:
+            path.unlink(missing_ok=True)
+            return None

@@ -89,8 +89,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
 
     def About(self, request: Any, context: Any) -> Any:
         python = self._runtime(request.info)
-        version, _ = packages.inventory(python)
-        return language_pb2.AboutResponse(executable=python.python, version=version)
+        return language_pb2.AboutResponse(executable=python.python, version=packages.interpreter_version(python))
 
     def GetProgramDependencies(self, request: Any, context: Any) -> Any:
         python = self._runtime(request.info, request.pwd)
