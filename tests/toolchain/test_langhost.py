@@ -149,3 +149,12 @@ def test_plugin_packages_come_from_pulumi_plugin_json_files(tmp_path: Path) -> N
     (site / "pulumi_helper" / "pulumi-plugin.json").write_text(json.dumps({"resource": False}))
     found = packages.plugin_packages(runtime.PythonRuntime("python", tmp_path / "venv"))
     assert found == [packages.PluginPackage("azure", "6.1.0", "https://example.invalid")]
+
+
+def test_loading_the_stubs_leaves_the_real_sdk_importable_in_the_same_process() -> None:
+    script = ("import sys; sys.path.insert(0, 'toolchain'); from langhost import stubs; stubs.load(); "
+              "import pulumi; from pulumi.runtime.proto import language_pb2; "
+              "print(pulumi.CustomResource.__name__, language_pb2 is stubs.load()[0])")
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["CustomResource", "True"]

@@ -2,9 +2,9 @@
 
 `pulumi.runtime.proto.language_pb2_grpc` lives inside the `pulumi` package, whose `__init__` imports the whole
 SDK runtime (about half of this host's start-up). The stubs need only protobuf, grpc and two sibling modules, so
-the three enclosing packages are registered as bare namespaces pointing at their folders: importing a stub then
-runs the stub modules and nothing else. The language host runs in its own process, where no program ever
-imports `pulumi`, so the bare packages cannot shadow the real ones for anybody.
+the enclosing packages are registered as bare namespaces pointing at their folders while the stubs load:
+importing a stub then runs the stub modules and nothing else. The bare packages are taken away again, so a
+later `import pulumi` in the same process (a test, say) gets the real package, which reuses the loaded stubs.
 """
 from __future__ import annotations
 
@@ -32,13 +32,20 @@ def _bare_package(name: str, folder: Path) -> None:
     sys.modules[name] = module
 
 
+PACKAGES = ("pulumi", "pulumi.runtime", "pulumi.runtime.proto", "pulumi.runtime.proto.codegen")
+
+
 def load() -> tuple[Any, Any, Any]:
     """The `language_pb2`, `language_pb2_grpc` and `plugin_pb2` modules of the installed SDK."""
-    sdk = _sdk_dir()
-    _bare_package("pulumi", sdk)
-    _bare_package("pulumi.runtime", sdk / "runtime")
-    _bare_package("pulumi.runtime.proto", sdk / "runtime" / "proto")
-    _bare_package("pulumi.runtime.proto.codegen", sdk / "runtime" / "proto" / "codegen")
-    from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
-
+    bare = "pulumi" not in sys.modules
+    if bare:
+        sdk = _sdk_dir()
+        for name in PACKAGES:
+            _bare_package(name, sdk.joinpath(*name.split(".")[1:]))
+    try:
+        from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
+    finally:
+        if bare:
+            for name in PACKAGES:
+                sys.modules.pop(name, None)
     return language_pb2, language_pb2_grpc, plugin_pb2
