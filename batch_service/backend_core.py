@@ -131,6 +131,14 @@ class BackendCore:
         self._store.put_task_later(key_of(job.model["id"]), key,
                                    lambda: Row(key, task.seq, task.model, task.extra))
 
+    # --- hooks for the node index (batch_service.node_ops) ------------------------------------------------
+
+    def _task_moved(self, job: JobEntry, task: Entry, from_state: str) -> None:
+        """A task changed state (its nodeInfo already updated)."""
+
+    def _task_gone(self, job_key: str, task_key: str) -> None:
+        """A task was deleted, or its job purged."""
+
     # --- validation seam (batch_service.validation, written separately) -----------------------------------
 
     def _validate(self, name: str, *args: Any) -> None:

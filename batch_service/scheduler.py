@@ -264,11 +264,21 @@ class Scheduler:
     def _add_pool(self, pool: Model) -> None:
         if pool.get("state") == "deleting":
             return
-        # Section 3.3: nodes x taskSlotsPerNode; more nodes than the slot cap could never all be busy.
-        nodes = int(pool.get("targetDedicatedNodes") or 0) + int(pool.get("targetLowPriorityNodes") or 0)
+        slots = self._pools.setdefault(pool["id"].lower(), PoolSlots(pool["id"], []))
         fill = str((pool.get("taskSchedulingPolicy") or {}).get("nodeFillType") or "spread")
-        self._pools[pool["id"].lower()] = PoolSlots.build(pool["id"], min(nodes, self._max_slots),
-                                                          int(pool.get("taskSlotsPerNode") or 1), fill)
+        slots.sync(self._backend.schedulable_nodes(pool["id"]), int(pool.get("taskSlotsPerNode") or 1), fill)
+
+    def nodes_changed(self, pool_id: str) -> None:
+        """Take the pool's nodes again (added, removed, rebooting, scheduling switched) and schedule."""
+        self.pool_added(pool_id)
+
+    def node_tasks_stopping(self, pool_id: str, node_ids: list[str], option: str) -> None:
+        """Requeue or terminate the attempts running on the nodes (node removal, reboot, disablescheduling)."""
+        wanted = {node_id.lower() for node_id in node_ids}
+        for view in self._jobs.values():
+            for attempt in list(view.running.values()):
+                if any(node.node_id.lower() in wanted for node in attempt.nodes):
+                    attempt.stop(option)
 
     # --- scheduling pass ------------------------------------------------------------------------------
 
