@@ -1,0 +1,234 @@
+"""Pool resize, stop resize, node removal, PATCH and updateproperties through the official SDK, against a
+service that runs real processes (so nodes have running tasks to requeue, terminate or wait for)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from azure.batch import BatchClient, models
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.polling import LROPoller
+
+from tests.service.conftest import sdk_client
+from tests.support.service import RunningService, start_service
+
+T = TypeVar("T")
+MAX_SLOTS = 4
+POLL = 0.1  # seconds between the SDK poller's reads
+VM = {"imageReference": {"publisher": "canonical", "offer": "ubuntu", "sku": "22_04-lts"},
+      "nodeAgentSKUId": "batch.node.ubuntu 22.04"}
+
+
+@pytest.fixture(scope="module")
+def node_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """A service that runs tasks as processes, with quick resizes and a 4-slot machine."""
+    with start_service(tmp_path_factory.mktemp("node-service"), "--runner", "process", "--resize-delay", "0.3",
+                       "--max-slots", str(MAX_SLOTS), "--delete-delay", "0.3") as running:
+        yield running
+
+
+@pytest.fixture
+def client(node_service: RunningService) -> Iterator[BatchClient]:
+    with sdk_client(node_service) as sdk:
+        yield sdk
+
+
+def wait_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 15.0) -> T:
+    """Read until `done` holds (the service changes state on its own timers), failing after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout}s"
+        time.sleep(0.05)
+
+
+def add_pool(client: BatchClient, pool_id: str, **fields: Any) -> None:
+    client.create_pool(models.BatchPoolCreateOptions({"id": pool_id, "vmSize": "standard_d2s_v3",
+                                                      "virtualMachineConfiguration": VM, **fields}))
+
+
+def add_job(client: BatchClient, job_id: str, pool_id: str, tasks: dict[str, str]) -> None:
+    client.create_job(models.BatchJobCreateOptions(id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
+    for task_id, command in tasks.items():
+        client.create_task(job_id, models.BatchTaskCreateOptions(id=task_id, command_line=command))
+
+
+def resize(client: BatchClient, pool_id: str, **options: Any) -> LROPoller[None]:
+    """Start a resize; the SDK's poller reads the pool until it is steady again."""
+    return client.begin_resize_pool(pool_id, models.BatchPoolResizeOptions(**options),
+                                    polling_interval=POLL)  # type: ignore[arg-type]
+
+
+def task_state(client: BatchClient, job_id: str, task_id: str) -> str | None:
+    state = client.get_task(job_id, task_id).state
+    return None if state is None else str(state.value)
+
+
+def steady(client: BatchClient, pool_id: str) -> models.BatchPool:
+    return wait_until(lambda: client.get_pool(pool_id), lambda pool: pool.allocation_state == "steady")
+
+
+def refused(call: Callable[[], object]) -> tuple[int, str]:
+    with pytest.raises(HttpResponseError) as raised:
+        call()
+    assert raised.value.error is not None
+    return raised.value.status_code or 0, str(raised.value.error.code)
+
+
+def test_resize_is_resizing_then_steady_with_the_nodes_asked_for(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    resize(client, uid, target_dedicated_nodes=3, target_low_priority_nodes=1)
+    assert client.get_pool(uid).allocation_state == "resizing"
+    pool = steady(client, uid)
+    assert (pool.current_dedicated_nodes, pool.current_low_priority_nodes) == (3, 1)
+    assert pool.resize_errors is None
+    listed = list(client.list_nodes(uid))
+    assert [node.id for node in listed] == [f"tvm-local-{uid}-{n}" for n in range(4)]
+    assert [node.is_dedicated for node in listed] == [True, True, True, False]
+    assert {node.state for node in listed} == {"idle"}
+
+
+def test_resize_beyond_the_machine_gives_what_fits_and_says_why(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=0)
+    client.begin_resize_pool(uid, models.BatchPoolResizeOptions(target_dedicated_nodes=MAX_SLOTS + 2),
+                             polling_interval=POLL).result()  # type: ignore[arg-type]
+    pool = client.get_pool(uid)
+    assert (pool.allocation_state, pool.target_dedicated_nodes, pool.current_dedicated_nodes) == \
+        ("steady", MAX_SLOTS + 2, MAX_SLOTS)
+    assert pool.resize_errors is not None and pool.resize_errors[0].code == "AccountCoreQuotaReached"
+    assert {(pair.name, pair.value) for pair in pool.resize_errors[0].error_values or []} >= {
+        ("MaxNodes", str(MAX_SLOTS)), ("TargetDedicatedNodes", str(MAX_SLOTS + 2))}
+
+
+def test_resize_while_resizing_is_refused(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    resize(client, uid, target_dedicated_nodes=2)
+    assert refused(lambda: resize(client, uid, target_dedicated_nodes=3)) == \
+        (409, "PoolBeingResized")
+    assert steady(client, uid).current_dedicated_nodes == 2
+
+
+def test_resize_refuses_a_short_timeout_and_a_negative_count(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    short = {"targetDedicatedNodes": 2, "resizeTimeout": "PT1M"}
+    assert refused(lambda: client.begin_resize_pool(uid, models.BatchPoolResizeOptions(short))) == \
+        (400, "InvalidPropertyValue")
+    negative = {"targetDedicatedNodes": -1}
+    assert refused(lambda: client.begin_resize_pool(uid, models.BatchPoolResizeOptions(negative))) == \
+        (400, "InvalidPropertyValue")
+    assert refused(lambda: client.begin_resize_pool("no-such-pool", models.BatchPoolResizeOptions(
+        target_dedicated_nodes=1))) == (404, "PoolNotFound")
+
+
+def test_stop_resize_is_stopping_then_steady_with_the_nodes_it_had(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    resize(client, uid, target_dedicated_nodes=3)
+    client.begin_stop_pool_resize(uid, polling_interval=POLL)  # type: ignore[arg-type]
+    assert client.get_pool(uid).allocation_state == "stopping"
+    pool = steady(client, uid)
+    assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (3, 1)
+    assert len(list(client.list_nodes(uid))) == 1
+
+
+def test_shrink_with_taskcompletion_waits_for_the_running_task(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    add_job(client, uid, uid, {"t": "/bin/sleep 2"})
+    wait_until(lambda: task_state(client, uid, "t"), lambda state: state == "running")
+    resize(client, uid, target_dedicated_nodes=0, node_deallocation_option="taskcompletion")
+    node = wait_until(lambda: list(client.list_nodes(uid)), lambda nodes: nodes[0].state == "leavingpool")[0]
+    assert node.running_tasks_count == 1
+    assert client.get_pool(uid).allocation_state == "resizing"
+    pool = steady(client, uid)
+    assert pool.current_dedicated_nodes == 0
+    task = client.get_task(uid, "t")
+    assert (task.state, task.execution_info.result) == ("completed", "success")
+
+
+def test_remove_nodes_requeues_or_terminates_running_tasks(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=2)
+    add_job(client, uid, uid, {"a": "/bin/sleep 30", "b": "/bin/sleep 30"})
+    wait_until(lambda: [task_state(client, uid, t) for t in "ab"], lambda states: states == ["running"] * 2)
+    node_a = client.get_task(uid, "a").node_info.node_id
+    client.begin_remove_nodes(uid, models.BatchNodeRemoveOptions(node_ids=[node_a]),
+                              polling_interval=POLL).result()  # type: ignore[arg-type]
+    pool = client.get_pool(uid)
+    assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (1, 1)
+    requeued = wait_until(lambda: client.get_task(uid, "a"), lambda task: task.execution_info.requeue_count == 1)
+    assert requeued.state == "active"  # the remaining node is busy with b
+    node_b = client.get_task(uid, "b").node_info.node_id
+    client.begin_remove_nodes(uid, models.BatchNodeRemoveOptions(node_ids=[node_b], node_deallocation_option=
+                                                                 "terminate"), polling_interval=POLL).result()  # type: ignore[arg-type]
+    ended = wait_until(lambda: client.get_task(uid, "b"), lambda task: task.state == "completed")
+    assert ended.execution_info.result == "failure" and ended.execution_info.failure_info.code == "TaskEnded"
+    assert list(client.list_nodes(uid)) == []
+
+
+def test_remove_nodes_refuses_an_unknown_node_and_a_pool_that_is_resizing(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    assert refused(lambda: client.begin_remove_nodes(uid, models.BatchNodeRemoveOptions(
+        node_ids=["tvm-nope"]))) == \
+        (404, "NodeNotFound")
+    resize(client, uid, target_dedicated_nodes=2)
+    node = f"tvm-local-{uid}-0"
+    assert refused(lambda: client.begin_remove_nodes(uid, models.BatchNodeRemoveOptions(node_ids=[node]))) == \
+        (409, "PoolBeingResized")
+    steady(client, uid)
+    assert refused(lambda: client.begin_remove_nodes(uid, models.BatchNodeRemoveOptions({"nodeList": []}))) == \
+        (400, "MissingRequiredProperty")
+
+
+def test_patch_changes_what_it_names_and_node_shaping_fields_need_an_empty_pool(client: BatchClient,
+                                                                                uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1, metadata=[{"name": "keep", "value": "1"}])
+    start = models.BatchStartTask(command_line="/bin/true")
+    client.update_pool(uid, models.BatchPoolUpdateOptions(start_task=start))
+    pool = client.get_pool(uid)
+    assert pool.start_task.command_line == "/bin/true"
+    assert [(item.name, item.value) for item in pool.metadata or []] == [("keep", "1")]
+    assert refused(lambda: client.update_pool(uid, models.BatchPoolUpdateOptions(task_slots_per_node=2))) == \
+        (409, "OperationInvalidForCurrentState")
+    client.begin_resize_pool(uid, models.BatchPoolResizeOptions(target_dedicated_nodes=0),
+                             polling_interval=POLL).result()  # type: ignore[arg-type]
+    client.update_pool(uid, models.BatchPoolUpdateOptions(task_slots_per_node=2))
+    assert client.get_pool(uid).task_slots_per_node == 2
+
+
+def test_update_properties_replaces_and_drops_an_absent_start_task(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=0, startTask={"commandLine": "/bin/true"},
+             metadata=[{"name": "old", "value": "1"}])
+    client.replace_pool_properties(uid, models.BatchPoolReplaceOptions(
+        application_package_references=[], metadata=[models.BatchMetadataItem(name="new", value="2")]))
+    pool = client.get_pool(uid)
+    assert pool.start_task is None
+    assert [(item.name, item.value) for item in pool.metadata or []] == [("new", "2")]
+    assert refused(lambda: client.replace_pool_properties(uid, models.BatchPoolReplaceOptions(
+        {"applicationPackageReferences": []}))) == (400, "MissingRequiredProperty")
+
+
+def test_node_files_of_a_task_are_under_workitems(client: BatchClient, uid: str, node_service: RunningService) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    add_job(client, uid, uid, {"t": "/bin/sh -c 'echo from-the-node'"})
+    task = wait_until(lambda: client.get_task(uid, "t"), lambda task: task.state == "completed")
+    node_id = task.node_info.node_id
+    root = [(entry.name, entry.is_directory) for entry in client.list_node_files(uid, node_id)]
+    assert {("shared", True), ("startup", True), ("workitems", True)} <= set(root)
+    prefix = f"workitems/{uid}/job-1/t/"
+    names = [entry.name for entry in client.list_node_files(uid, node_id, recursive=True,
+                                                            filter=f"startswith(name,'{prefix}')")]
+    assert names == [prefix + "stderr.txt", prefix + "stdout.txt", prefix + "wd"]
+    assert task.node_info.task_root_directory + "/stdout.txt" == prefix + "stdout.txt"
+    assert b"".join(client.download_node_file(uid, node_id, prefix + "stdout.txt")) == b"from-the-node\n"
+    properties = client.get_node_file_properties(uid, node_id, prefix + "stdout.txt")
+    assert (properties.content_length, properties.is_directory) == (14, False)
+    client.delete_node_file(uid, node_id, prefix + "stdout.txt")
+    assert not (Path(node_service.data_dir) / "node" / prefix / "stdout.txt").exists()
+    with pytest.raises(ResourceNotFoundError):  # a HEAD answer has no body to carry the code
+        client.get_node_file_properties(uid, node_id, prefix + "stdout.txt")
+    assert refused(lambda: b"".join(client.download_node_file(uid, node_id, prefix + "stdout.txt"))) == \
+        (404, "FileNotFound")
+    assert refused(lambda: list(client.list_node_files(uid, "tvm-nope"))) == (404, "NodeNotFound")
