@@ -12,7 +12,7 @@ from azure.batch import BatchClient, models
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.polling import LROPoller
 
-from tests.service.conftest import sdk_client
+from tests.service.conftest import error_of, sdk_client, signed_client
 from tests.support.service import RunningService, start_service
 
 T = TypeVar("T")
@@ -229,6 +229,8 @@ def test_node_files_of_a_task_are_under_workitems(client: BatchClient, uid: str,
     assert not (Path(node_service.data_dir) / "node" / prefix / "stdout.txt").exists()
     with pytest.raises(ResourceNotFoundError):  # a HEAD answer has no body to carry the code
         client.get_node_file_properties(uid, node_id, prefix + "stdout.txt")
-    assert refused(lambda: b"".join(client.download_node_file(uid, node_id, prefix + "stdout.txt"))) == \
-        (404, "FileNotFound")
+    with signed_client(node_service) as api:
+        assert error_of(api.get(f"/pools/{uid}/nodes/{node_id}/files/{prefix}stdout.txt")) == (404, "FileNotFound")
+        escape = f"/pools/{uid}/nodes/{node_id}/files/workitems%2F..%2F..%2Fbatch.sqlite3"
+        assert error_of(api.get(escape)) == (400, "InvalidUri")
     assert refused(lambda: list(client.list_node_files(uid, "tvm-nope"))) == (404, "NodeNotFound")
