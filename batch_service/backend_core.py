@@ -21,7 +21,7 @@ from batch_service.store import Row, Store
 log = logging.getLogger("batch_service.backend")
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One pool, job or task: creation sequence number, read model, internal data (timers, subtasks)."""
 
@@ -35,7 +35,7 @@ class Entry:
         return str(self.model["state"])
 
 
-@dataclass
+@dataclass(slots=True)
 class JobEntry(Entry):
     """A job and its tasks, keyed by case-folded task id in creation order."""
 
@@ -43,8 +43,10 @@ class JobEntry(Entry):
 
 
 def key_of(resource_id: str) -> str:
-    """Ids are unique case-insensitively (sections 3.1, 3.4)."""
-    return resource_id.lower()
+    """Ids are unique case-insensitively (sections 3.1, 3.4). An id already in lower case is its own key (the
+    same string object, not a copy: with many tasks every id would otherwise be held twice)."""
+    lowered = resource_id.lower()
+    return resource_id if lowered == resource_id else lowered
 
 
 def _load_validation() -> ModuleType | None:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from batch_service.backend import Backend
+from batch_service.backend_core import key_of
 from batch_service.lifecycle import TERMINATED_BY_USER
 from batch_service.runner import Runner, TaskOutcome, utc_now
 from batch_service.runner_files import failure_info
@@ -103,12 +104,12 @@ class Scheduler:
         return view
 
     def _track_task(self, view: JobView, task: Model, restarting: bool) -> None:
-        manager = view.manager_key == task["id"].lower()
+        key = key_of(task["id"])  # the id itself when it is lower case: one string per task, not several
+        manager = view.manager_key == key
         settings = task.get("multiInstanceSettings") or {}
         meta = TaskMeta(task["id"], next(self._order), int(task.get("requiredSlots") or 1),
                         int(settings.get("numberOfInstances") or 1), task.get("dependsOn"), manager,
                         manager and bool(view.model["jobManagerTask"].get("runExclusive", True)))
-        key = task["id"].lower()
         view.tasks[key] = meta
         view.book.add(task["id"])
         state = task["state"]

@@ -115,7 +115,8 @@ class DependencyBook:
 
     def add(self, task_id: str) -> None:
         """Record that a task exists (IDs are compared case-insensitively)."""
-        key = task_id.lower()
+        lowered = task_id.lower()
+        key = task_id if lowered == task_id else lowered  # no second copy of an id already in lower case
         self.existing.add(key)
         number = integer_id(task_id)
         if number is not None:
