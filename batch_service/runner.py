@@ -35,6 +35,7 @@ from batch_service.stats import ResourceUsage
 
 SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
+AttemptResult = tuple[int | None, dict[str, Any] | None, FailureKind, ResourceUsage | None]
 
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
 # stays out of the task's environment.
@@ -276,8 +277,7 @@ class ProcessRunner:
                             MaxWallClockTime=f"{launch.max_wall_clock_seconds}s")
         return TaskOutcome(None, info, "timeout", started, utc_now())
 
-    async def _attempt(self, launch: TaskLaunch) -> tuple[int | None, dict[str, Any] | None, FailureKind,
-                                                          ResourceUsage | None]:
+    async def _attempt(self, launch: TaskLaunch) -> AttemptResult:
         try:
             argv = await self._command(launch)
             if launch.resource_files or launch.common_resource_files:
@@ -356,8 +356,7 @@ class ProcessRunner:
             _kill_group(process.pid)
             await process_exit(process)
             raise
-        # A process killed by a signal reports 128 + signal, as a shell would.
-        usage = getattr(process, "rusage", None)
+        usage = getattr(process, "rusage", None)  # a process killed by a signal reports 128 + signal, like a shell
         return (code if code >= 0 else 128 - code), ResourceUsage.from_rusage(usage) if usage else None
 
 

@@ -30,6 +30,7 @@ from batch_service.scheduler_model import (
     duration_seconds,
     resolve_exit_options,
 )
+from batch_service.scheduler_pools import PoolEvents
 from batch_service.scheduler_state import JobView, RetentionTimers, TaskMeta, failure_kind, unix_time
 from batch_service.settings import Settings
 
@@ -37,7 +38,7 @@ log = logging.getLogger("batch_service.scheduler")
 _LIVE_JOB_STATES = ("active", "disabling", "disabled", "enabling")
 
 
-class Scheduler:
+class Scheduler(PoolEvents):
     """Implements batch_service.lifecycle.Lifecycle with real slots and a Runner."""
 
     def __init__(self, backend: Backend, runner: Runner, settings: Settings) -> None:
@@ -243,43 +244,6 @@ class Scheduler:
         self._retention.cancel(view.job_id, task_id)
         self._check_all_complete(view)
         self._request_pass()
-
-    def pool_added(self, pool_id: str) -> None:
-        """Model the new pool's nodes and schedule onto them."""
-        if self._started:
-            pool = guarded(lambda: self._backend.get_pool(pool_id))
-            if pool is not None:
-                self._add_pool(pool)
-                self._request_pass()
-
-    def pool_deleted(self, pool_id: str) -> None:
-        """Its nodes go away: tasks running there are requeued (section 6.4, node removal)."""
-        self._pools.pop(pool_id.lower(), None)
-        for view in self._jobs.values():
-            for attempt in list(view.running.values()):
-                if attempt.pool.pool_id.lower() == pool_id.lower():
-                    attempt.stop("requeue")
-
-    # --- pools ----------------------------------------------------------------------------------------
-
-    def _add_pool(self, pool: Model) -> None:
-        if pool.get("state") == "deleting":
-            return
-        slots = self._pools.setdefault(pool["id"].lower(), PoolSlots(pool["id"], []))
-        fill = str((pool.get("taskSchedulingPolicy") or {}).get("nodeFillType") or "spread")
-        slots.sync(self._backend.schedulable_nodes(pool["id"]), int(pool.get("taskSlotsPerNode") or 1), fill)
-
-    def nodes_changed(self, pool_id: str) -> None:
-        """Take the pool's nodes again (added, removed, rebooting, scheduling switched) and schedule."""
-        self.pool_added(pool_id)
-
-    def node_tasks_stopping(self, pool_id: str, node_ids: list[str], option: str) -> None:
-        """Requeue or terminate the attempts running on the nodes (node removal, reboot, disablescheduling)."""
-        wanted = {node_id.lower() for node_id in node_ids}
-        for view in self._jobs.values():
-            for attempt in list(view.running.values()):
-                if any(node.node_id.lower() in wanted for node in attempt.nodes):
-                    attempt.stop(option)
 
     # --- scheduling pass ------------------------------------------------------------------------------
 
