@@ -82,23 +82,35 @@ class NodeOperations(TaskOperations):
 
     def _task_moved(self, job: JobEntry, task: Entry, from_state: str) -> None:
         key = (key_of(job.model["id"]), key_of(task.model["id"]))
-        state = task.state
         previous = self._node_of.pop(key, None)
         if previous is not None:
             self._running_on[previous].pop(key, None)
         node_id = (task.model.get("nodeInfo") or {}).get("nodeId")
-        if state in _ON_NODE and node_id:
-            node_key = key_of(node_id)
-            self._running_on[node_key][key] = int(task.model.get("requiredSlots", 1))
-            self._node_of[key] = node_key
+        current = key_of(node_id) if task.state in _ON_NODE and node_id else None
+        if previous is not None and previous != current and not self._running_on[previous]:
+            self._shown_state_changed(previous)  # running -> idle or offline
+        if current is not None:
+            if previous != current and not self._running_on[current]:
+                self._shown_state_changed(current)  # idle or offline -> running
+            self._running_on[current][key] = int(task.model.get("requiredSlots", 1))
+            self._node_of[key] = current
             if from_state not in _ON_NODE:
-                self._counters[node_key]["run"] += 1
-            self._remember(node_key, key)
+                self._counters[current]["run"] += 1
+            self._remember(current, key)
         elif previous is not None:
-            if state == "completed" and task.model.get("executionInfo", {}).get("result") == "success":
+            if task.state == "completed" and task.model.get("executionInfo", {}).get("result") == "success":
                 self._counters[previous]["succeeded"] += 1
             self._remember(previous, key)
             self._node_freed(previous)
+
+    def _shown_state_changed(self, node_key: str) -> None:
+        # The node's state is derived from its tasks; its stateTransitionTime follows (kept with the pool's
+        # records and stored with the pool's next change).
+        for pool in self._pools.values():
+            for record in self._records(pool):
+                if key_of(record["id"]) == node_key and record["condition"] == "ready":
+                    record["stateTransitionTime"] = iso(self._clock.tick())
+                    return
 
     def _task_gone(self, job_key: str, task_key: str) -> None:
         node_key = self._node_of.pop((job_key, task_key), None)

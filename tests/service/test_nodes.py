@@ -6,7 +6,7 @@ import pytest
 from azure.batch import BatchClient, models
 from azure.batch.models import _models as private_models
 
-from tests.service.conftest import error_of, signed_client
+from tests.service.conftest import error_of, sdk_client, signed_client
 from tests.service.pool_support import (
     POLL,
     add_job,
@@ -19,7 +19,7 @@ from tests.service.pool_support import (
     task_state,
     wait_until,
 )
-from tests.support.service import RunningService
+from tests.support.service import RunningService, start_service
 
 __all__ = ["client", "node_service"]  # fixtures
 
@@ -147,3 +147,33 @@ def test_enabling_autoscale_while_resizing_is_refused(client: BatchClient, uid: 
     assert refused(lambda: client.enable_pool_auto_scale(uid, models.BatchPoolEnableAutoScaleOptions(
         auto_scale_formula="$TargetDedicatedNodes=1"))) == (409, "PoolBeingResized")
     steady(client, uid)
+
+
+def test_a_pool_created_with_autoscale_gets_the_nodes_its_formula_asks_for(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, enableAutoScale=True, autoScaleFormula="$TargetDedicatedNodes = 1 + 1",
+             autoScaleEvaluationInterval="PT5M")
+    pool = client.get_pool(uid)
+    assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (2, 2)
+    assert pool.auto_scale_run is not None and pool.auto_scale_run.results == "$TargetDedicatedNodes=2"
+    add_pool(client, uid + "-x", enableAutoScale=True, autoScaleFormula="$TargetDedicatedNodes = $CPUPercent")
+    refused_pool = client.get_pool(uid + "-x")
+    assert refused_pool.current_dedicated_nodes == 0 and refused_pool.auto_scale_run is not None
+    error = refused_pool.auto_scale_run.error
+    assert error is not None and error.code == "InvalidAutoScalingSettings"
+    assert "$CPUPercent" in str([pair.value for pair in error.error_values or []])
+
+
+def test_nodes_and_a_resize_in_flight_survive_a_restart(tmp_path_factory: pytest.TempPathFactory, uid: str) -> None:
+    data_dir = tmp_path_factory.mktemp("restart-nodes")
+    with start_service(data_dir, "--runner", "none", "--resize-delay", "30") as first, sdk_client(first) as sdk:
+        add_pool(sdk, uid, targetDedicatedNodes=2)
+        sdk.disable_node_scheduling(uid, f"tvm-local-{uid}-1", models.BatchNodeDisableSchedulingOptions(
+            node_disable_scheduling_option="requeue"))
+        resize(sdk, uid, target_dedicated_nodes=3)
+        assert sdk.get_pool(uid).allocation_state == "resizing"
+    with start_service(data_dir, "--runner", "none") as second, sdk_client(second) as sdk:
+        pool = steady(sdk, uid)
+        assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (3, 3)
+        listed = [(node.id, node.scheduling_state) for node in sdk.list_nodes(uid)]
+        assert listed == [(f"tvm-local-{uid}-0", "enabled"), (f"tvm-local-{uid}-1", "disabled"),
+                          (f"tvm-local-{uid}-2", "enabled")]
