@@ -340,13 +340,6 @@ def node_being_rebooted() -> BatchServiceError:
                              "being rebooted.")
 
 
-def node_state_not_eligible(state: str) -> BatchServiceError:
-    """A node operation asked of a node in a state that does not allow it (leavingpool, offline...)."""
-    return BatchServiceError(409, "OperationInvalidForCurrentState",
-                             "The specified operation is not valid for the current state of the resource.",
-                             _pairs(Reason=f"The node is {state}."))
-
-
 def autoscale_formula_syntax_error(reason: str) -> BatchServiceError:
     """An autoscale formula that does not parse."""
     return BatchServiceError(400, "AutoScalingFormulaSyntaxError",

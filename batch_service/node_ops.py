@@ -232,7 +232,7 @@ class NodeOperations(TaskOperations):
         pool, record = self._node(pool_id, node_id)
         nodes.check_node_rule("reboot", self._state_of(record))
         if key_of(record["id"]) in self._draining:
-            raise errors.node_state_not_eligible("already waiting for its tasks to finish")
+            raise errors.invalid_for_current_state("The node already waits for its tasks to finish.")
         if option in ("requeue", "terminate") or not self._running(record["id"]):
             self._start_reboot(pool, record)
             self._stop_node_tasks(pool, [record], option)

@@ -75,7 +75,7 @@ def node_conflict(state: str) -> BatchServiceError:
     """The 409 for a node that is busy with something else."""
     if state == "rebooting":
         return errors.node_being_rebooted()
-    return errors.node_state_not_eligible(state)
+    return errors.invalid_for_current_state(f"The node is {state}.")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def node_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
 
 @pytest.fixture
 def client(node_service: RunningService) -> Iterator[BatchClient]:
+    """The official SDK for node_service, retries off."""
     with sdk_client(node_service) as sdk:
         yield sdk
 
@@ -47,11 +48,13 @@ def wait_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float 
 
 
 def add_pool(client: BatchClient, pool_id: str, **fields: Any) -> None:
+    """Create a pool with the required VM fields and `fields`."""
     client.create_pool(models.BatchPoolCreateOptions({"id": pool_id, "vmSize": "standard_d2s_v3",
                                                       "virtualMachineConfiguration": VM, **fields}))
 
 
 def add_job(client: BatchClient, job_id: str, pool_id: str, tasks: dict[str, str]) -> None:
+    """Create a job on the pool and one task per (id, command line)."""
     client.create_job(models.BatchJobCreateOptions(id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
     for task_id, command in tasks.items():
         client.create_task(job_id, models.BatchTaskCreateOptions(id=task_id, command_line=command))
@@ -64,15 +67,18 @@ def resize(client: BatchClient, pool_id: str, **options: Any) -> LROPoller[None]
 
 
 def task_state(client: BatchClient, job_id: str, task_id: str) -> str | None:
+    """The task's state as its wire value."""
     state = client.get_task(job_id, task_id).state
     return None if state is None else str(state.value)
 
 
 def steady(client: BatchClient, pool_id: str) -> models.BatchPool:
+    """The pool once its allocationState is steady again."""
     return wait_until(lambda: client.get_pool(pool_id), lambda pool: pool.allocation_state == "steady")
 
 
 def refused(call: Callable[[], object]) -> tuple[int, str]:
+    """(HTTP status, BatchError code) of a call the service refuses."""
     with pytest.raises(HttpResponseError) as raised:
         call()
     assert raised.value.error is not None

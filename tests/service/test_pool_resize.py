@@ -82,11 +82,13 @@ def test_stop_resize_is_stopping_then_steady_with_the_nodes_it_had(client: Batch
     assert len(list(client.list_nodes(uid))) == 1
 
 
-def test_shrink_with_taskcompletion_waits_for_the_running_task(client: BatchClient, uid: str) -> None:
+@pytest.mark.parametrize("option", ["taskcompletion", "retaineddata"])
+def test_shrink_that_lets_tasks_finish_waits_for_the_running_task(client: BatchClient, uid: str,
+                                                                  option: str) -> None:
     add_pool(client, uid, targetDedicatedNodes=1)
     add_job(client, uid, uid, {"t": "/bin/sleep 2"})
     wait_until(lambda: task_state(client, uid, "t"), lambda state: state == "running")
-    resize(client, uid, target_dedicated_nodes=0, node_deallocation_option="taskcompletion")
+    resize(client, uid, target_dedicated_nodes=0, node_deallocation_option=option)
     node = wait_until(lambda: list(client.list_nodes(uid)), lambda nodes: nodes[0].state == "leavingpool")[0]
     assert node.running_tasks_count == 1
     assert client.get_pool(uid).allocation_state == "resizing"
