@@ -150,8 +150,10 @@ class Backend(PoolOperations):
         self._call_later(("pool", key), self.delete_delay, functools.partial(self._purge_pool, key))
 
     def _purge_pool(self, key: str) -> None:
-        if self._pools.pop(key, None) is not None:
+        pool = self._pools.pop(key, None)
+        if pool is not None:
             self._store.delete_pool(key)
+            self._forget_nodes({key_of(record["id"]) for record in self._records(pool)})
 
     def get_pool(self, pool_id: str) -> Model:
         """A copy of the pool's read model (PoolNotFound when absent)."""

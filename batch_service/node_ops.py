@@ -159,11 +159,19 @@ class NodeOperations(TaskOperations):
     def _drop_nodes(self, pool: Entry, records: list[Record]) -> None:
         """Take nodes out of the pool now; overridden by PoolOperations to settle the allocation state."""
         gone = {key_of(record["id"]) for record in records}
+        self._forget_nodes(gone)
         pool.extra["nodes"] = [record for record in self._records(pool) if key_of(record["id"]) not in gone]
         self._count_nodes(pool)
         stamp(pool.model, self._clock.tick())
         self._save_pool(pool)
         self.lifecycle.nodes_changed(pool.model["id"])
+
+    def _forget_nodes(self, node_keys: set[str]) -> None:
+        """Drop the in-memory counters of nodes that left (a recreated pool reuses their ids)."""
+        for node_key in node_keys:
+            self._counters.pop(node_key, None)
+            self._recent.pop(node_key, None)
+            self._draining.pop(node_key, None)
 
     def _stop_node_tasks(self, pool: Entry, records: list[Record], option: str) -> None:
         """Requeue or terminate the tasks running on the nodes (section 6.4); other options let them finish."""

@@ -187,7 +187,7 @@ class PoolOperations(NodeOperations):
 
     def _finish_resize(self, pool_key: str, option: str) -> None:
         pool = self._pools.get(pool_key)
-        if pool is None or pool.model.get("allocationState") != "resizing":
+        if pool is None or pool.state == "deleting" or pool.model.get("allocationState") != "resizing":
             return
         allocation = nodes.allocate(int(pool.model.get("targetDedicatedNodes") or 0),
                                     int(pool.model.get("targetLowPriorityNodes") or 0), self.max_nodes)
@@ -278,7 +278,7 @@ class PoolOperations(NodeOperations):
 
     def _finish_removal(self, pool_key: str, node_keys: tuple[str, ...], option: str) -> None:
         pool = self._pools.get(pool_key)
-        if pool is None or pool.model.get("allocationState") != "resizing":
+        if pool is None or pool.state == "deleting" or pool.model.get("allocationState") != "resizing":
             return
         chosen = [record for record in self._records(pool) if key_of(record["id"]) in node_keys]
         self._remove(pool, chosen, option)
