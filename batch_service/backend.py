@@ -10,6 +10,9 @@ Methods for the scheduler (all on the event loop thread):
     disable_job(job_id, disable_tasks) / terminate_job(job_id, reason)
     finish_disable(job_id) / finish_enable(job_id) / finish_terminate(job_id) -> bool
     node_root, task_dir(job_id, task_id), job_dir(job_id)
+    schedulable_nodes(pool_id) -> the pool's nodes and whether each takes tasks (node_ops.py)
+    record_task_usage(job_id, task_id, usage, start, end) -> one finished attempt's accounting (stats.py)
+Pools beyond create/get/delete (resize, nodes, autoscale) are in pool_ops.py and node_ops.py.
 """
 from __future__ import annotations
 
