@@ -23,8 +23,9 @@ VM = {"imageReference": {"publisher": "canonical", "offer": "ubuntu", "sku": "22
 
 @pytest.fixture(scope="module")
 def node_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """A service that runs tasks as processes, with quick resizes and a 4-slot machine."""
-    with start_service(tmp_path_factory.mktemp("node-service"), "--runner", "process", "--resize-delay", "0.3",
+    """A service that runs tasks as processes, with 1-second resizes (long enough to see `resizing` even on a
+    busy machine) and a 4-slot machine."""
+    with start_service(tmp_path_factory.mktemp("node-service"), "--runner", "process", "--resize-delay", "1",
                        "--max-slots", str(MAX_SLOTS), "--delete-delay", "0.3") as running:
         yield running
 

@@ -86,7 +86,7 @@ def test_stop_resize_is_stopping_then_steady_with_the_nodes_it_had(client: Batch
 def test_shrink_that_lets_tasks_finish_waits_for_the_running_task(client: BatchClient, uid: str,
                                                                   option: str) -> None:
     add_pool(client, uid, targetDedicatedNodes=1)
-    add_job(client, uid, uid, {"t": "/bin/sleep 2"})
+    add_job(client, uid, uid, {"t": "/bin/sleep 4"})
     wait_until(lambda: task_state(client, uid, "t"), lambda state: state == "running")
     resize(client, uid, target_dedicated_nodes=0, node_deallocation_option=option)
     node = wait_until(lambda: list(client.list_nodes(uid)), lambda nodes: nodes[0].state == "leavingpool")[0]
