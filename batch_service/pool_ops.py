@@ -35,6 +35,14 @@ _PATCH_WHEN_EMPTY = ("displayName", "vmSize", "enableInterNodeCommunication", "v
                      "mountConfiguration", "upgradePolicy")
 
 
+# What a pool-create body may hold (section 3.3), and of that what sizes the pool.
+_CREATE_FIELDS = frozenset(("id", *_PATCH_ANY_TIME, *_PATCH_WHEN_EMPTY, "resizeTimeout", "targetDedicatedNodes",
+                            "targetLowPriorityNodes", "enableAutoScale", "autoScaleFormula",
+                            "autoScaleEvaluationInterval"))
+_SIZING = ("resizeTimeout", "targetDedicatedNodes", "targetLowPriorityNodes", "enableAutoScale", "autoScaleFormula",
+           "autoScaleEvaluationInterval")
+
+
 def _body(body: object) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.invalid_request_body("The body must be a JSON object.")
@@ -111,9 +119,7 @@ class PoolOperations(NodeOperations):
         shaping = [name for name in _PATCH_WHEN_EMPTY if name in changes]
         if shaping and self._records(pool):
             raise errors.invalid_for_current_state(f"{shaping[0]} can change only while the pool has no nodes.")
-        if "taskSlotsPerNode" in changes and (not isinstance(changes["taskSlotsPerNode"], int)
-                                              or changes["taskSlotsPerNode"] < 1):
-            raise errors.invalid_property("taskSlotsPerNode", "Expected a whole number, 1 or more.")
+        self._validate_pool_change(pool, changes)
         pool.model.update(changes)
         self._changed(pool)
         return pool.model
@@ -129,10 +135,18 @@ class PoolOperations(NodeOperations):
         if unknown:
             raise errors.invalid_property(unknown[0], "updateproperties replaces startTask, "
                                           "applicationPackageReferences and metadata only.")
+        self._validate_pool_change(pool, given)
         for name in _PATCH_ANY_TIME:
             pool.model[name] = given.get(name)
         self._changed(pool)
         return pool.model
+
+    def _validate_pool_change(self, pool: Entry, changes: Mapping[str, Any]) -> None:
+        """Check the changed properties with the pool-create rules (types, enums, limits), on the pool as it
+        would be; the sizing properties are left out, they are not what PATCH changes."""
+        candidate = {name: value for name, value in pool.model.items() if name in _CREATE_FIELDS
+                     and name not in _SIZING}
+        self._validate("validate_pool_create", {**candidate, "targetDedicatedNodes": 0, **changes})
 
     def _pool_to_change(self, pool_id: str, conditions: Conditions) -> Entry:
         pool = self._pool(pool_id)

@@ -141,6 +141,10 @@ def test_patch_changes_what_it_names_and_node_shaping_fields_need_an_empty_pool(
     assert [(item.name, item.value) for item in pool.metadata or []] == [("keep", "1")]
     assert refused(lambda: client.update_pool(uid, models.BatchPoolUpdateOptions(task_slots_per_node=2))) == \
         (409, "OperationInvalidForCurrentState")
+    no_command = models.BatchPoolUpdateOptions({"startTask": {"maxTaskRetryCount": 1}})
+    assert refused(lambda: client.update_pool(uid, no_command)) == (400, "MissingRequiredProperty")
+    assert refused(lambda: client.update_pool(uid, models.BatchPoolUpdateOptions({"targetDedicatedNodes": 2}))) == \
+        (400, "InvalidPropertyValue")
     client.begin_resize_pool(uid, models.BatchPoolResizeOptions(target_dedicated_nodes=0),
                              polling_interval=POLL).result()  # type: ignore[arg-type]
     client.update_pool(uid, models.BatchPoolUpdateOptions(task_slots_per_node=2))
