@@ -2,6 +2,8 @@
 autoscale on a pool; against a service that runs tasks as real processes."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from azure.batch import BatchClient, models
 from azure.batch.models import _models as private_models
@@ -177,3 +179,19 @@ def test_nodes_and_a_resize_in_flight_survive_a_restart(tmp_path_factory: pytest
         listed = [(node.id, node.scheduling_state) for node in sdk.list_nodes(uid)]
         assert listed == [(f"tvm-local-{uid}-0", "enabled"), (f"tvm-local-{uid}-1", "disabled"),
                           (f"tvm-local-{uid}-2", "enabled")]
+
+
+def test_reboot_with_taskcompletion_waits_for_the_running_task(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1, taskSlotsPerNode=2)
+    add_job(client, uid, uid, {"t": "/bin/sleep 3"})
+    node_id = _running_on_its_node(client, uid, "t")
+    options = private_models.BatchNodeRebootOptions(node_reboot_kind="taskcompletion")
+    poller = client.begin_reboot_node(uid, node_id, options, polling_interval=POLL)  # type: ignore[arg-type]
+    client.create_task(uid, models.BatchTaskCreateOptions(id="next", command_line="/bin/true"))
+    time.sleep(0.5)  # a free slot, but the node takes no new task while it waits to reboot
+    assert (client.get_node(uid, node_id).state, task_state(client, uid, "next")) == ("running", "active")
+    wait_until(lambda: client.get_node(uid, node_id).state, lambda state: state == "rebooting")
+    task = client.get_task(uid, "t")
+    assert (task.state, task.execution_info.result) == ("completed", "success")
+    poller.result()
+    wait_until(lambda: task_state(client, uid, "next"), lambda state: state == "completed")
