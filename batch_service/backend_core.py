@@ -15,7 +15,7 @@ from typing import Any
 from batch_service import errors
 from batch_service.ids import Clock, ticks_from_iso
 from batch_service.lifecycle import Lifecycle
-from batch_service.models import Model, copy_json
+from batch_service.models import Model, copy_json, share_common
 from batch_service.store import Row, Store
 
 log = logging.getLogger("batch_service.backend")
@@ -81,10 +81,12 @@ class BackendCore:
         for row in snapshot.pools:
             self._pools[row.key] = Entry(row.seq, row.model, row.extra)
         for row in snapshot.jobs:
-            job = JobEntry(row.seq, row.model, row.extra)
-            for task_row in snapshot.tasks.get(row.key, []):
-                job.tasks[task_row.key] = Entry(task_row.seq, task_row.model, task_row.extra)
-            self._jobs[row.key] = job
+            self._jobs[row.key] = JobEntry(row.seq, row.model, row.extra)
+        for job_key, task_row in snapshot.tasks:  # in creation order, so each job's tasks keep theirs
+            job = self._jobs.get(job_key)
+            if job is not None:
+                model = share_common(task_row.model)
+                job.tasks[key_of(model["id"])] = Entry(task_row.seq, model, task_row.extra)
         entries: list[Entry] = [*self._pools.values(), *self._jobs.values()]
         entries += [task for job in self._jobs.values() for task in job.tasks.values()]
         for entry in entries:

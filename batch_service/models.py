@@ -6,6 +6,7 @@ Stored models keep `url` as a path (`/jobs/{id}`); the HTTP layer prefixes the e
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -252,6 +253,37 @@ _NEW_EXECUTION_INFO: Model = {"retryCount": 0, "requeueCount": 0}
 def _default_constraints(max_task_retry_count: Any) -> Model:
     return {"maxWallClockTime": UNLIMITED, "retentionTime": TASK_RETENTION_DEFAULT,
             "maxTaskRetryCount": max_task_retry_count}
+
+
+def share_common(stored: Model) -> Model:
+    """A task read back from the store, holding no more memory than when it was added: the JSON decoder
+    gives every task its own copy of every key and value, so keys are interned, the equal timestamps of a
+    task share one string, and default sub-objects become the shared ones above (equal values)."""
+    task: Model = _interned_keys(stored)
+    for name in ("state", "previousState"):
+        if isinstance(task.get(name), str):
+            task[name] = sys.intern(task[name])
+    for name in ("lastModified", "stateTransitionTime"):
+        if task.get(name) == task.get("creationTime"):
+            task[name] = task["creationTime"]
+    if task.get("userIdentity") == _DEFAULT_USER_IDENTITY:
+        task["userIdentity"] = _DEFAULT_USER_IDENTITY
+    if task.get("executionInfo") == _NEW_EXECUTION_INFO:
+        task["executionInfo"] = _NEW_EXECUTION_INFO
+    constraints = task.get("constraints")
+    if isinstance(constraints, dict) and isinstance(constraints.get("maxTaskRetryCount"), int):
+        shared = _default_constraints(constraints["maxTaskRetryCount"])
+        if constraints == shared:
+            task["constraints"] = shared
+    return task
+
+
+def _interned_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {sys.intern(name): _interned_keys(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_interned_keys(item) for item in value]
+    return value
 
 
 def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) -> Model:
