@@ -1,9 +1,9 @@
-"""What the pool and node tests share: a service that runs real processes with quick resizes on a 4-slot
-machine, the SDK client for it, and small helpers for waiting on the service's own timers."""
+"""What the pool and node tests share (their service and client are the `node_service` and `client` fixtures
+of conftest.py): small helpers for creating pools and jobs and for waiting on the service's own timers."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -11,30 +11,13 @@ from azure.batch import BatchClient, models
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from tests.service.conftest import sdk_client
-from tests.support.service import RunningService, start_service
+from tests.service.conftest import NODE_SERVICE_SLOTS
 
 T = TypeVar("T")
-MAX_SLOTS = 4
+MAX_SLOTS = NODE_SERVICE_SLOTS
 POLL = 0.1  # seconds between the SDK poller's reads
 VM = {"imageReference": {"publisher": "canonical", "offer": "ubuntu", "sku": "22_04-lts"},
       "nodeAgentSKUId": "batch.node.ubuntu 22.04"}
-
-
-@pytest.fixture(scope="module")
-def node_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """A service that runs tasks as processes, with 1-second resizes (long enough to see `resizing` even on a
-    busy machine) and a 4-slot machine."""
-    with start_service(tmp_path_factory.mktemp("node-service"), "--runner", "process", "--resize-delay", "1",
-                       "--max-slots", str(MAX_SLOTS), "--delete-delay", "0.3") as running:
-        yield running
-
-
-@pytest.fixture
-def client(node_service: RunningService) -> Iterator[BatchClient]:
-    """The official SDK for node_service, retries off."""
-    with sdk_client(node_service) as sdk:
-        yield sdk
 
 
 def wait_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 15.0) -> T:

@@ -13,8 +13,6 @@ from tests.service.pool_support import (
     POLL,
     add_job,
     add_pool,
-    client,
-    node_service,
     refused,
     resize,
     steady,
@@ -22,8 +20,6 @@ from tests.service.pool_support import (
     wait_until,
 )
 from tests.support.service import RunningService, start_service
-
-__all__ = ["client", "node_service"]  # fixtures
 
 
 def _running_on_its_node(client: BatchClient, job_id: str, task_id: str) -> str:

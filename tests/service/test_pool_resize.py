@@ -14,8 +14,6 @@ from tests.service.pool_support import (
     POLL,
     add_job,
     add_pool,
-    client,
-    node_service,
     refused,
     resize,
     steady,
@@ -23,8 +21,6 @@ from tests.service.pool_support import (
     wait_until,
 )
 from tests.support.service import RunningService
-
-__all__ = ["client", "node_service"]  # fixtures
 
 
 def test_resize_is_resizing_then_steady_with_the_nodes_asked_for(client: BatchClient, uid: str) -> None:

@@ -6,10 +6,8 @@ import datetime as dt
 
 from azure.batch import BatchClient, models
 
-from tests.service.pool_support import add_job, add_pool, client, node_service, wait_until
+from tests.service.pool_support import add_job, add_pool, wait_until
 from tests.support.service import RunningService
-
-__all__ = ["client", "node_service"]  # fixtures
 
 WRITER = "/bin/sh -c 'dd if=/dev/zero of=out.bin bs=64k count=64 conv=fsync 2>/dev/null; i=0; " \
          "while [ $i -lt 20000 ]; do i=$((i+1)); done'"
