@@ -1,9 +1,14 @@
 """The autoscale formula subset the local service evaluates (batch_service/autoscale.py), rule by rule."""
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
-from batch_service import autoscale
+from batch_service import autoscale, pool_ops
+from batch_service.backend import Backend
+from batch_service.store import Store
 
 SAMPLES = {"$PendingTasks": 7, "$ActiveTasks": 5, "$RunningTasks": 2}
 
@@ -62,3 +67,33 @@ def test_runtime_errors_are_reported_not_raised_at_parse() -> None:
         autoscale.parse("$TargetDedicatedNodes = later; later = 1").evaluate(SAMPLES)
     with pytest.raises(autoscale.FormulaRuntimeError):
         autoscale.node_targets(evaluate("$NodeDeallocationOption = 3"))
+
+
+def test_the_formula_is_evaluated_again_on_its_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The API's shortest interval is 5 minutes; the backend is driven directly with a 1-second one.
+    monkeypatch.setattr(pool_ops, "MIN_AUTOSCALE_INTERVAL", 0.5)
+    vm = {"imageReference": {"publisher": "canonical", "offer": "ubuntu", "sku": "22_04-lts"},
+          "nodeAgentSKUId": "batch.node.ubuntu 22.04"}
+
+    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
+        backend = Backend(Store(tmp_path / "batch.sqlite3"), tmp_path, resize_delay=0.1)
+        backend.load()
+        backend.create_pool({"id": "p", "vmSize": "standard_d2s_v3", "targetDedicatedNodes": 0,
+                             "virtualMachineConfiguration": vm})
+        backend.create_job({"id": "j", "poolInfo": {"poolId": "p"}})
+        backend.enable_autoscale("p", {"autoScaleFormula": "$TargetDedicatedNodes = $PendingTasks",
+                                       "autoScaleEvaluationInterval": "PT1S"})
+        first = backend.get_pool("p")
+        backend.add_task_collection("j", {"value": [{"id": f"t{n}", "commandLine": "/bin/true"} for n in range(3)]})
+        deadline = asyncio.get_running_loop().time() + 10
+        while backend.get_pool("p")["currentDedicatedNodes"] != 3 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)  # the interval timer and the resize run on this loop
+        later = backend.get_pool("p")
+        backend.cancel_timers()
+        return first, later
+
+    first, later = asyncio.run(scenario())
+    assert (first["currentDedicatedNodes"], later["currentDedicatedNodes"]) == (0, 3)
+    assert later["autoScaleRun"] == {"timestamp": later["autoScaleRun"]["timestamp"],  # type: ignore[index]
+                                     "results": "$TargetDedicatedNodes=3"}
+    assert later["allocationState"] == "steady"
