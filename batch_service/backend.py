@@ -77,8 +77,9 @@ class Backend(PoolOperations):
         self.resize_delay = delete_delay if resize_delay is None else resize_delay
 
     def load(self) -> None:
-        """Read the store and make sure the default pool exists."""
+        """Read the store, make sure the default pool exists and the node directories too."""
         self._load_snapshot()
+        self.prepare_node_root()
         for pool in self._pools.values():
             if "nodes" not in pool.extra and pool.state != "deleting":
                 self._allocate_new_pool(pool)  # stored before pools had node records

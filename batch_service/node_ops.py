@@ -205,6 +205,11 @@ class NodeOperations(TaskOperations):
         return {"taskUrl": self.base_url + task.model["url"], "jobId": job.model["id"], "taskId": task.model["id"],
                 "taskState": task.state, "executionInfo": dict(task.model.get("executionInfo", {}))}
 
+    def prepare_node_root(self) -> None:
+        """Create the node directories (section 10.2), so a node's files can be listed before a task ran."""
+        for name in nodes.NODE_DIRECTORIES:
+            (self.node_root / name).mkdir(parents=True, exist_ok=True)
+
     def node_files(self, pool_id: str, node_id: str) -> tuple[str, Path]:
         """The node's url path and its directory: every virtual node of this machine shares <data-dir>/node."""
         pool, record = self._node(pool_id, node_id)

@@ -24,6 +24,8 @@ DEALLOCATION_OPTIONS = ("requeue", "terminate", "taskcompletion", "retaineddata"
 REBOOT_OPTIONS = DEALLOCATION_OPTIONS
 DISABLE_SCHEDULING_OPTIONS = ("requeue", "terminate", "taskcompletion")
 NODE_AGENT_VERSION = "local-1.0"
+# The directories of a node's root (section 10.2), there before any task runs.
+NODE_DIRECTORIES = ("shared", "startup", "workitems", "fsmounts", "applications", "volatile")
 
 # Pool allocation state (steady -> resizing -> steady; stopresize goes through stopping).
 ALLOCATION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({

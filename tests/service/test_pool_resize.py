@@ -159,6 +159,12 @@ def test_update_properties_replaces_and_drops_an_absent_start_task(client: Batch
         {"applicationPackageReferences": []}))) == (400, "MissingRequiredProperty")
 
 
+def test_a_new_node_lists_the_node_directories(client: BatchClient, uid: str) -> None:
+    add_pool(client, uid, targetDedicatedNodes=1)
+    listed = [(entry.name, entry.is_directory) for entry in client.list_node_files(uid, f"tvm-local-{uid}-0")]
+    assert {("shared", True), ("startup", True), ("workitems", True)} <= set(listed)
+
+
 def test_node_files_of_a_task_are_under_workitems(client: BatchClient, uid: str, node_service: RunningService) -> None:
     add_pool(client, uid, targetDedicatedNodes=1)
     add_job(client, uid, uid, {"t": "/bin/sh -c 'echo from-the-node'"})
