@@ -100,8 +100,11 @@ class PoolOperations(NodeOperations):
             leaving = [record for record in self._records(pool) if record["condition"] == "leavingpool"]
             if leaving:
                 self._drop_nodes(pool, leaving)
-            if pool.model.get("allocationState") == "resizing":
-                self._finish_resize(key_of(pool.model["id"]), str(pool.extra.get("deallocation", "requeue")))
+            option = str(pool.extra.get("deallocation", "requeue"))
+            if pool.model.get("allocationState") == "resizing" and "removing" in pool.extra:
+                self._finish_removal(key_of(pool.model["id"]), tuple(pool.extra["removing"]), option)
+            elif pool.model.get("allocationState") == "resizing":
+                self._finish_resize(key_of(pool.model["id"]), option)
             elif pool.model.get("allocationState") == "stopping":
                 self._finish_stop(key_of(pool.model["id"]))
             if pool.model.get("enableAutoScale"):
@@ -193,6 +196,7 @@ class PoolOperations(NodeOperations):
         pool.model.update(targetDedicatedNodes=dedicated, targetLowPriorityNodes=low)
         pool.model.pop("resizeErrors", None)
         pool.extra["deallocation"] = option
+        pool.extra.pop("removing", None)
         self._move_allocation(pool, "resizing")
         pool.model = ordered(pool.model, POOL_ORDER)
         self._save_pool(pool)
@@ -282,10 +286,11 @@ class PoolOperations(NodeOperations):
         pool.model["targetDedicatedNodes"] = max(0, int(pool.model.get("targetDedicatedNodes") or 0) - dedicated)
         pool.model["targetLowPriorityNodes"] = max(0, int(pool.model.get("targetLowPriorityNodes") or 0)
                                                    - (len(chosen) - dedicated))
+        node_keys = tuple(key_of(record["id"]) for record in chosen)
+        pool.extra.update(deallocation=option, removing=list(node_keys))  # finished after a restart too
         self._move_allocation(pool, "resizing")
         self._save_pool(pool)
         key = key_of(pool.model["id"])
-        node_keys = tuple(key_of(record["id"]) for record in chosen)
         self._call_later(("resize", key), self.resize_delay,
                          functools.partial(self._finish_removal, key, node_keys, option))
         return pool.model
@@ -295,6 +300,7 @@ class PoolOperations(NodeOperations):
         if pool is None or pool.state == "deleting" or pool.model.get("allocationState") != "resizing":
             return
         chosen = [record for record in self._records(pool) if key_of(record["id"]) in node_keys]
+        pool.extra.pop("removing", None)
         self._remove(pool, chosen, option)
 
     # --- autoscale ----------------------------------------------------------------------------------------

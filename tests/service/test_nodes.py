@@ -169,7 +169,11 @@ def test_nodes_and_a_resize_in_flight_survive_a_restart(tmp_path_factory: pytest
             node_disable_scheduling_option="requeue"))
         resize(sdk, uid, target_dedicated_nodes=3)
         assert sdk.get_pool(uid).allocation_state == "resizing"
+        add_pool(sdk, uid + "-r", targetDedicatedNodes=2)
+        sdk.begin_remove_nodes(uid + "-r", models.BatchNodeRemoveOptions(node_ids=[f"tvm-local-{uid}-r-0"]))
     with start_service(data_dir, "--runner", "none") as second, sdk_client(second) as sdk:
+        assert [node.id for node in sdk.list_nodes(uid + "-r")] == [f"tvm-local-{uid}-r-1"]  # the one named left
+        assert steady(sdk, uid + "-r").current_dedicated_nodes == 1
         pool = steady(sdk, uid)
         assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (3, 3)
         listed = [(node.id, node.scheduling_state) for node in sdk.list_nodes(uid)]
