@@ -184,7 +184,8 @@ async def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; print the ready line; flush state on the way out."""
     store = Store(settings.data_dir / "batch.sqlite3")
     backend = Backend(store, settings.data_dir, delete_delay=settings.delete_delay,
-                      default_pool_id=settings.default_pool_id, default_pool_slots=settings.max_slots)
+                      default_pool_id=settings.default_pool_id, default_pool_slots=settings.max_slots,
+                      resize_delay=settings.resize_delay)
     backend.load()
     runner = web.AppRunner(build_app(settings, backend, FaultInjector(settings.faults)), access_log=None,
                            handle_signals=False)

@@ -10,6 +10,9 @@ Methods for the scheduler (all on the event loop thread):
     disable_job(job_id, disable_tasks) / terminate_job(job_id, reason)
     finish_disable(job_id) / finish_enable(job_id) / finish_terminate(job_id) -> bool
     node_root, task_dir(job_id, task_id), job_dir(job_id)
+    schedulable_nodes(pool_id) -> the pool's nodes and whether each takes tasks (node_ops.py)
+    record_task_usage(job_id, task_id, usage, start, end) -> one finished attempt's accounting (stats.py)
+Pools beyond create/get/delete (resize, nodes, autoscale) are in pool_ops.py and node_ops.py.
 """
 from __future__ import annotations
 
@@ -19,10 +22,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from batch_service import errors, states
+from batch_service import errors, states, stats
 from batch_service.backend_core import Entry, JobEntry, key_of
 from batch_service.conditions import NO_CONDITIONS, Conditions
-from batch_service.ids import auto_pool_id, iso
+from batch_service.ids import auto_pool_id, iso, now_ticks
 from batch_service.lifecycle import ImmediateLifecycle
 from batch_service.models import (
     JOB_ENUMS,
@@ -41,8 +44,8 @@ from batch_service.models import (
     ordered,
     stamp,
 )
+from batch_service.pool_ops import PoolOperations
 from batch_service.store import Store
-from batch_service.tasks import TaskOperations
 
 
 def _without_keep_alive(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,18 +63,27 @@ def _pool_identity(pool_info: Mapping[str, Any]) -> dict[str, Any]:
     return identity
 
 
-class Backend(TaskOperations):
+class Backend(PoolOperations):
     """All state and rules of the local Batch account."""
 
     def __init__(self, store: Store, data_dir: Path, *, delete_delay: float = 1.0,
-                 default_pool_id: str | None = "local", default_pool_slots: int = 8) -> None:
+                 default_pool_id: str | None = "local", default_pool_slots: int = 8,
+                 resize_delay: float | None = None) -> None:
         super().__init__(store, data_dir, delete_delay=delete_delay)
         self.lifecycle = ImmediateLifecycle(self)
         self._default_pool = (default_pool_id, default_pool_slots)
+        # Section 3.3 and nodes.py: a pool gets at most as many nodes as the machine has task slots.
+        self.max_nodes = max(1, default_pool_slots)
+        self.resize_delay = delete_delay if resize_delay is None else resize_delay
 
     def load(self) -> None:
-        """Read the store and make sure the default pool exists."""
+        """Read the store, make sure the default pool exists and the node directories too."""
         self._load_snapshot()
+        self.prepare_node_root()
+        for pool in self._pools.values():
+            if "nodes" not in pool.extra and pool.state != "deleting":
+                self._allocate_new_pool(pool)  # stored before pools had node records
+                self._save_pool(pool)
         pool_id, slots = self._default_pool
         if pool_id and key_of(pool_id) not in self._pools:
             self._add_pool({"id": pool_id, "vmSize": "local", "targetDedicatedNodes": 1, "taskSlotsPerNode": slots})
@@ -87,6 +99,7 @@ class Backend(TaskOperations):
             if pool.state == "deleting":
                 self._call_later(("pool", key), pool.extra.get("purgeAt", now) - now,
                                  functools.partial(self._purge_pool, key))
+        self._resume_pools()
 
     # --- pools --------------------------------------------------------------------------------------------
 
@@ -105,6 +118,7 @@ class Backend(TaskOperations):
     def _add_pool(self, body: Mapping[str, Any]) -> Entry:
         pool = Entry(self._next_seq(), new_pool(body, self._clock.tick()))
         self._pools[key_of(body["id"])] = pool
+        self._allocate_new_pool(pool)
         self._save_pool(pool)
         self.lifecycle.pool_added(pool.model["id"])
         return pool
@@ -140,8 +154,10 @@ class Backend(TaskOperations):
         self._call_later(("pool", key), self.delete_delay, functools.partial(self._purge_pool, key))
 
     def _purge_pool(self, key: str) -> None:
-        if self._pools.pop(key, None) is not None:
+        pool = self._pools.pop(key, None)
+        if pool is not None:
             self._store.delete_pool(key)
+            self._forget_nodes({key_of(record["id"]) for record in self._records(pool)})
 
     def get_pool(self, pool_id: str) -> Model:
         """A copy of the pool's read model (PoolNotFound when absent)."""
@@ -196,6 +212,21 @@ class Backend(TaskOperations):
     def job_items(self) -> Iterator[tuple[int, Model]]:
         """(sequence, model) of every job, for list paging."""
         return ((job.seq, job.model) for job in list(self._jobs.values()))
+
+    def job_stats(self, job_id: str) -> Model:
+        """BatchJobStatistics from the job's tasks (section 5.1, `$expand=stats`)."""
+        job = self._job(job_id)
+        pairs = ((task.model, task.extra.get("usage")) for task in list(job.tasks.values()))
+        return stats.job_stats(job.model, pairs, self.base_url + job.model["url"], iso(now_ticks()))
+
+    def pool_stats(self, pool_id: str) -> Model:
+        """BatchPoolStatistics from the accounting of the tasks of the pool's jobs (`$expand=stats`)."""
+        pool = self._pool(pool_id)
+        key = key_of(pool.model["id"])
+        records = (task.extra.get("usage") or {} for job in list(self._jobs.values())
+                   if key_of(str(job.model["executionInfo"].get("poolId", ""))) == key
+                   for task in list(job.tasks.values()))
+        return stats.pool_stats(pool.model, records, self.base_url + pool.model["url"], iso(now_ticks()))
 
     def get_job(self, job_id: str) -> Model:
         """A copy of the job's read model (JobNotFound when absent)."""
@@ -378,6 +409,8 @@ class Backend(TaskOperations):
         if job is None:
             return
         self._store.delete_job(key)
+        for task_key in job.tasks:
+            self._task_gone(key, task_key)
         self._remove_tree(self.job_dir(job.model["id"]))
         self._release_auto_pool(job)
 

@@ -15,13 +15,13 @@ from typing import Any
 from batch_service import errors
 from batch_service.ids import Clock, ticks_from_iso
 from batch_service.lifecycle import Lifecycle
-from batch_service.models import Model, copy_json
+from batch_service.models import Model, copy_json, share_common
 from batch_service.store import Row, Store
 
 log = logging.getLogger("batch_service.backend")
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One pool, job or task: creation sequence number, read model, internal data (timers, subtasks)."""
 
@@ -35,7 +35,7 @@ class Entry:
         return str(self.model["state"])
 
 
-@dataclass
+@dataclass(slots=True)
 class JobEntry(Entry):
     """A job and its tasks, keyed by case-folded task id in creation order."""
 
@@ -43,8 +43,10 @@ class JobEntry(Entry):
 
 
 def key_of(resource_id: str) -> str:
-    """Ids are unique case-insensitively (sections 3.1, 3.4)."""
-    return resource_id.lower()
+    """Ids are unique case-insensitively (sections 3.1, 3.4). An id already in lower case is its own key (the
+    same string object, not a copy: with many tasks every id would otherwise be held twice)."""
+    lowered = resource_id.lower()
+    return resource_id if lowered == resource_id else lowered
 
 
 def _load_validation() -> ModuleType | None:
@@ -79,10 +81,12 @@ class BackendCore:
         for row in snapshot.pools:
             self._pools[row.key] = Entry(row.seq, row.model, row.extra)
         for row in snapshot.jobs:
-            job = JobEntry(row.seq, row.model, row.extra)
-            for task_row in snapshot.tasks.get(row.key, []):
-                job.tasks[task_row.key] = Entry(task_row.seq, task_row.model, task_row.extra)
-            self._jobs[row.key] = job
+            self._jobs[row.key] = JobEntry(row.seq, row.model, row.extra)
+        for job_key, task_row in snapshot.tasks:  # in creation order, so each job's tasks keep theirs
+            job = self._jobs.get(job_key)
+            if job is not None:
+                model = share_common(task_row.model)
+                job.tasks[key_of(model["id"])] = Entry(task_row.seq, model, task_row.extra)
         entries: list[Entry] = [*self._pools.values(), *self._jobs.values()]
         entries += [task for job in self._jobs.values() for task in job.tasks.values()]
         for entry in entries:
@@ -130,6 +134,14 @@ class BackendCore:
         key = key_of(task.model["id"])
         self._store.put_task_later(key_of(job.model["id"]), key,
                                    lambda: Row(key, task.seq, task.model, task.extra))
+
+    # --- hooks for the node index (batch_service.node_ops) ------------------------------------------------
+
+    def _task_moved(self, job: JobEntry, task: Entry, from_state: str) -> None:
+        """A task changed state (its nodeInfo already updated)."""
+
+    def _task_gone(self, job_key: str, task_key: str) -> None:
+        """A task was deleted, or its job purged."""
 
     # --- validation seam (batch_service.validation, written separately) -----------------------------------
 

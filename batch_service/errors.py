@@ -311,3 +311,42 @@ def internal_error() -> BatchServiceError:
     """An unexpected failure inside the service (logged with its traceback)."""
     return BatchServiceError(500, "InternalError",
                              "Server encountered an internal error. Please try again after some time.")
+
+
+# --- pools, nodes and autoscale -------------------------------------------------------------------------------
+
+def pool_being_resized() -> BatchServiceError:
+    """A resize, node removal or autoscale change asked of a pool whose allocationState is not steady."""
+    return BatchServiceError(409, "PoolBeingResized",
+                             "A pool operation was attempted which is not permitted while the pool is being "
+                             "resized.")
+
+
+def node_not_found() -> BatchServiceError:
+    """No compute node with that id in the pool."""
+    return BatchServiceError(404, "NodeNotFound", "The specified node does not exist.")
+
+
+def node_already_in_target_scheduling_state() -> BatchServiceError:
+    """disablescheduling on a disabled node, enablescheduling on an enabled one."""
+    return BatchServiceError(409, "NodeAlreadyInTargetSchedulingState",
+                             "The specified compute node is already in the target scheduling state.")
+
+
+def node_being_rebooted() -> BatchServiceError:
+    """A node operation asked of a node that is rebooting."""
+    return BatchServiceError(409, "NodeBeingRebooted",
+                             "A compute node operation was attempted which is not permitted while the node is "
+                             "being rebooted.")
+
+
+def autoscale_formula_syntax_error(reason: str) -> BatchServiceError:
+    """An autoscale formula that does not parse."""
+    return BatchServiceError(400, "AutoScalingFormulaSyntaxError",
+                             "An automatic scaling formula has a syntax error.", _pairs(Reason=reason))
+
+
+def autoscale_not_supported_locally(reason: str) -> BatchServiceError:
+    """A well-formed autoscale formula that uses what the local service cannot compute."""
+    return BatchServiceError(400, "InvalidAutoScalingSettings",
+                             "The specified auto-scale settings are not valid.", _pairs(Reason=reason))

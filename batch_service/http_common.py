@@ -3,7 +3,7 @@ headers of section 1.3 (ETag, Last-Modified, DataServiceId)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -103,12 +103,28 @@ def empty_response(status: int, headers: Mapping[str, str] | None = None) -> web
     return web.Response(status=status, headers=dict(headers or {}))
 
 
-def entity_response(request: web.Request, model: Mapping[str, Any], metadata: str) -> web.Response:
-    """200 with one resource (honouring $select), its headers and `odata.metadata`."""
+StatsOf = Callable[[Mapping[str, Any]], "Mapping[str, Any] | None"]
+
+
+def wants_stats(request: web.Request) -> bool:
+    """Whether `$expand` asks for `stats` (sections 1.5, 5.1)."""
+    names = odata.parse_select(query(request, "$expand")) or ()
+    return any(name.lower() == "stats" for name in names)
+
+
+def _with_stats(model: Mapping[str, Any], stats_of: StatsOf | None) -> Mapping[str, Any]:
+    found = stats_of(model) if stats_of is not None else None
+    return {**model, "stats": found} if found else model
+
+
+def entity_response(request: web.Request, model: Mapping[str, Any], metadata: str,
+                    stats_of: StatsOf | None = None) -> web.Response:
+    """200 with one resource (honouring $select, and $expand=stats when `stats_of` measures it), its headers
+    and `odata.metadata`."""
     base = base_url(request)
     names = odata.parse_select(query(request, "$select"))
-    body = {"odata.metadata": f"{base}/$metadata#{metadata}/@Element",
-            **odata.select(render(model, base), names)}
+    shown = _with_stats(model, stats_of if wants_stats(request) else None)
+    body = {"odata.metadata": f"{base}/$metadata#{metadata}/@Element", **odata.select(render(shown, base), names)}
     return json_response(body, headers=resource_headers(model, base))
 
 
@@ -152,13 +168,16 @@ def next_link(request: web.Request, token: int | str, keep: Iterable[str]) -> st
     return f"{base_url(request)}{request.rel_url.raw_path}?{encoded}"
 
 
-def list_response(request: web.Request, items: Iterable[tuple[int, Mapping[str, Any]]], metadata: str) -> web.Response:
-    """One page of a list of pools, jobs or tasks."""
+def list_response(request: web.Request, items: Iterable[tuple[int, Mapping[str, Any]]], metadata: str,
+                  stats_of: StatsOf | None = None) -> web.Response:
+    """One page of a list of pools, jobs, tasks or nodes (with $expand=stats when `stats_of` is given)."""
     spec = ListQuery.parse(request)
     chosen, token = odata.page(items, spec.predicate, spec.max_results, spec.after)
     base = base_url(request)
+    expand = stats_of if wants_stats(request) else None
     body: dict[str, Any] = {"odata.metadata": f"{base}/$metadata#{metadata}",
-                            "value": [odata.select(render(model, base), spec.select) for model in chosen]}
+                            "value": [odata.select(render(_with_stats(model, expand), base), spec.select)
+                                      for model in chosen]}
     if token is not None:
         body["odata.nextLink"] = next_link(request, token, ("maxresults", "$filter", "$select", "$expand"))
     return json_response(body)

@@ -55,6 +55,12 @@ class Lifecycle(Protocol):
     def pool_deleted(self, pool_id: str) -> None:
         """A pool entered `deleting`."""
 
+    def nodes_changed(self, pool_id: str) -> None:
+        """The pool's nodes changed: added, removed, rebooting, scheduling enabled or disabled."""
+
+    def node_tasks_stopping(self, pool_id: str, node_ids: list[str], option: str) -> None:
+        """Stop what runs on the nodes: `requeue` puts the tasks back in the queue, `terminate` completes them."""
+
 
 # Section 2.5/6.3: a task the user terminates completes as a failure with this failure info.
 TERMINATED_BY_USER = {"category": "usererror", "code": "TaskEnded", "message": "Task Was Ended by User Request"}
@@ -107,3 +113,9 @@ class ImmediateLifecycle:
 
     def pool_deleted(self, pool_id: str) -> None:
         """Nothing runs on it."""
+
+    def nodes_changed(self, pool_id: str) -> None:
+        """Nothing is placed on nodes."""
+
+    def node_tasks_stopping(self, pool_id: str, node_ids: list[str], option: str) -> None:
+        """Nothing runs on nodes."""

@@ -6,6 +6,7 @@ Stored models keep `url` as a path (`/jobs/{id}`); the HTTP layer prefixes the e
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -240,17 +241,65 @@ def job_manager_as_task(job_manager: Mapping[str, Any]) -> Model:
 
 # --- tasks ----------------------------------------------------------------------------------------------------
 
+# Memory with many tasks: the sub-objects most tasks share (default constraints, the default user, the first
+# executionInfo) are one object each, not one per task. Task models are never changed in place below their top
+# level (a change replaces the whole sub-object: TaskOperations._apply_task_info, replace_task, reactivate), and
+# every reader gets a deep copy (BackendCore.public), so sharing them changes no behaviour.
+_DEFAULT_USER_IDENTITY: Model = {"autoUser": dict(DEFAULT_AUTO_USER)}
+_NEW_EXECUTION_INFO: Model = {"retryCount": 0, "requeueCount": 0}
+
+
+@functools.lru_cache(maxsize=64)
+def _default_constraints(max_task_retry_count: Any) -> Model:
+    return {"maxWallClockTime": UNLIMITED, "retentionTime": TASK_RETENTION_DEFAULT,
+            "maxTaskRetryCount": max_task_retry_count}
+
+
+def share_common(stored: Model) -> Model:
+    """A task read back from the store, holding no more memory than when it was added: the JSON decoder
+    gives every task its own copy of every key and value, so keys are interned, the equal timestamps of a
+    task share one string, and default sub-objects become the shared ones above (equal values)."""
+    task: Model = _interned_keys(stored)
+    for name in ("state", "previousState"):
+        if isinstance(task.get(name), str):
+            task[name] = sys.intern(task[name])
+    for name in ("lastModified", "stateTransitionTime"):
+        if task.get(name) == task.get("creationTime"):
+            task[name] = task["creationTime"]
+    if task.get("userIdentity") == _DEFAULT_USER_IDENTITY:
+        task["userIdentity"] = _DEFAULT_USER_IDENTITY
+    if task.get("executionInfo") == _NEW_EXECUTION_INFO:
+        task["executionInfo"] = _NEW_EXECUTION_INFO
+    constraints = task.get("constraints")
+    if isinstance(constraints, dict) and isinstance(constraints.get("maxTaskRetryCount"), int):
+        shared = _default_constraints(constraints["maxTaskRetryCount"])
+        if constraints == shared:
+            task["constraints"] = shared
+    return task
+
+
+def _interned_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {sys.intern(name): _interned_keys(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_interned_keys(item) for item in value]
+    return value
+
+
 def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) -> Model:
     """Task constraints with the section 3.5 defaults; the retry count defaults to the job's."""
+    retries = job["constraints"]["maxTaskRetryCount"]
+    if not given and isinstance(retries, int):
+        return _default_constraints(retries)
     given = given or {}
     return {"maxWallClockTime": given.get("maxWallClockTime", UNLIMITED),
             "retentionTime": given.get("retentionTime", TASK_RETENTION_DEFAULT),
-            "maxTaskRetryCount": given.get("maxTaskRetryCount", job["constraints"]["maxTaskRetryCount"])}
+            "maxTaskRetryCount": given.get("maxTaskRetryCount", retries)}
 
 
 def _user_identity(given: Mapping[str, Any] | None) -> Model:
     if not given:
-        return {"autoUser": dict(DEFAULT_AUTO_USER)}
+        return _DEFAULT_USER_IDENTITY
     if "autoUser" in given and isinstance(given["autoUser"], Mapping):
         return {**given, "autoUser": {**DEFAULT_AUTO_USER, **given["autoUser"]}}
     return dict(given)
@@ -265,7 +314,7 @@ def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Mod
         "constraints": task_constraints(body.get("constraints"), job),
         "requiredSlots": body.get("requiredSlots", 1),
         "userIdentity": _user_identity(body.get("userIdentity")),
-        "executionInfo": {"retryCount": 0, "requeueCount": 0},
+        "executionInfo": _NEW_EXECUTION_INFO,
         "nodeInfo": None, "stats": None,
     }
     settings = body.get("multiInstanceSettings")

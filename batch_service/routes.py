@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from batch_service import errors, schedules, task_routes
+from batch_service import errors, node_routes, schedules, task_routes
 from batch_service.faults import FaultConfig, FaultConfigError
 from batch_service.http_common import (
     FAULTS,
@@ -35,13 +35,15 @@ async def create_pool(request: web.Request) -> web.StreamResponse:
 
 async def list_pools(request: web.Request) -> web.StreamResponse:
     """GET /pools -> 200 paged."""
-    return list_response(request, backend(request).pool_items(), "pools")
+    service = backend(request)
+    return list_response(request, service.pool_items(), "pools", lambda model: service.pool_stats(model["id"]))
 
 
 async def get_pool(request: web.Request) -> web.StreamResponse:
     """GET /pools/{poolId} -> 200."""
-    model = backend(request).pool_for_read(request.match_info["pool_id"], conditions(request))
-    return entity_response(request, model, "pools")
+    service = backend(request)
+    model = service.pool_for_read(request.match_info["pool_id"], conditions(request))
+    return entity_response(request, model, "pools", lambda model: service.pool_stats(model["id"]))
 
 
 async def pool_exists(request: web.Request) -> web.StreamResponse:
@@ -68,13 +70,15 @@ async def create_job(request: web.Request) -> web.StreamResponse:
 
 async def list_jobs(request: web.Request) -> web.StreamResponse:
     """GET /jobs -> 200 paged, with $filter/$select/maxresults."""
-    return list_response(request, backend(request).job_items(), "jobs")
+    service = backend(request)
+    return list_response(request, service.job_items(), "jobs", lambda model: service.job_stats(model["id"]))
 
 
 async def get_job(request: web.Request) -> web.StreamResponse:
     """GET /jobs/{jobId} -> 200."""
-    model = backend(request).job_for_read(request.match_info["job_id"], conditions(request))
-    return entity_response(request, model, "jobs")
+    service = backend(request)
+    model = service.job_for_read(request.match_info["job_id"], conditions(request))
+    return entity_response(request, model, "jobs", lambda model: service.job_stats(model["id"]))
 
 
 async def update_job(request: web.Request) -> web.StreamResponse:
@@ -183,6 +187,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", _TASK + "/files/{file_path:.+}", task_routes.get_task_file),
     ("HEAD", _TASK + "/files/{file_path:.+}", task_routes.get_task_file_properties),
     ("DELETE", _TASK + "/files/{file_path:.+}", task_routes.delete_task_file),
+    *node_routes.ROUTES,
     ("GET", "/_local/stats", local_stats),
     ("PUT", "/_local/faults", local_faults),
 ]

@@ -31,9 +31,11 @@ from batch_service.runner_files import (
     failure_info,
 )
 from batch_service.spawn import TaskProcess, prepare_task_process
+from batch_service.stats import ResourceUsage
 
 SWITCH_INTERVAL = 0.0005  # seconds; see ProcessRunner.__init__
 TaskKind = Literal["task", "jobmanager", "jobpreparation", "jobrelease", "subtask"]
+AttemptResult = tuple[int | None, dict[str, Any] | None, FailureKind, ResourceUsage | None]
 
 # Variables a task inherits from the service's own environment; anything else (the account key above all)
 # stays out of the task's environment.
@@ -96,6 +98,7 @@ class TaskOutcome:
     failure_kind: FailureKind
     start_time: dt.datetime
     end_time: dt.datetime
+    usage: ResourceUsage | None = None  # process accounting, when the runner could take it (stats.py)
 
     @property
     def succeeded(self) -> bool:
@@ -264,8 +267,8 @@ class ProcessRunner:
         finally:
             cancelled.cancel()
         if attempt in done:
-            exit_code, info, kind = attempt.result()
-            return TaskOutcome(exit_code, info, kind, started, utc_now())
+            exit_code, info, kind, usage = attempt.result()
+            return TaskOutcome(exit_code, info, kind, started, utc_now(), usage)
         await _stop(attempt)
         if cancel.is_set():
             info = failure_info("TaskEnded", "Task Was Ended by User Request")
@@ -274,24 +277,24 @@ class ProcessRunner:
                             MaxWallClockTime=f"{launch.max_wall_clock_seconds}s")
         return TaskOutcome(None, info, "timeout", started, utc_now())
 
-    async def _attempt(self, launch: TaskLaunch) -> tuple[int | None, dict[str, Any] | None, FailureKind]:
+    async def _attempt(self, launch: TaskLaunch) -> AttemptResult:
         try:
             argv = await self._command(launch)
             if launch.resource_files or launch.common_resource_files:
                 prepare_task_dir(launch)
                 await self._download_all(launch)
-            exit_code = await self._spawn_and_wait(launch, argv)
+            exit_code, usage = await self._spawn_and_wait(launch, argv)
             upload_error = check_output_files(launch.output_files, launch.task_dir, exit_code)
         except LaunchError as error:
             # The task directory and its output files exist even when the command never started.
             with open_outputs(launch):
                 pass
-            return None, error.failure_info, error.kind
+            return None, error.failure_info, error.kind, None
         if upload_error is not None:
-            return exit_code, upload_error.failure_info, "fileupload"
+            return exit_code, upload_error.failure_info, "fileupload", usage
         if exit_code != 0:
-            return exit_code, exit_failure_info(exit_code), "exit"
-        return 0, None, "none"
+            return exit_code, exit_failure_info(exit_code), "exit", usage
+        return 0, None, "none", usage
 
     async def _command(self, launch: TaskLaunch) -> list[str]:
         argv = split_command_line(launch.command_line)
@@ -322,7 +325,7 @@ class ProcessRunner:
             for spec in launch.resource_files:
                 await download_resource_file(client, spec, launch.working_dir)
 
-    async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> int:
+    async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> tuple[int, ResourceUsage | None]:
         try:
             spawn = prepare_task_process(argv, launch.working_dir, task_environment(launch),
                                          launch.task_dir / "stdout.txt", launch.task_dir / "stderr.txt",
@@ -353,8 +356,8 @@ class ProcessRunner:
             _kill_group(process.pid)
             await process_exit(process)
             raise
-        # A process killed by a signal reports 128 + signal, as a shell would.
-        return code if code >= 0 else 128 - code
+        usage = getattr(process, "rusage", None)  # a process killed by a signal reports 128 + signal, like a shell
+        return (code if code >= 0 else 128 - code), ResourceUsage.from_rusage(usage) if usage else None
 
 
 def _start(launch: TaskLaunch, spawn: Callable[[], TaskProcess]) -> TaskProcess:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from batch_service.backend import Backend
+from batch_service.backend_core import key_of
 from batch_service.lifecycle import TERMINATED_BY_USER
 from batch_service.runner import Runner, TaskOutcome, utc_now
 from batch_service.runner_files import failure_info
@@ -29,6 +30,7 @@ from batch_service.scheduler_model import (
     duration_seconds,
     resolve_exit_options,
 )
+from batch_service.scheduler_pools import PoolEvents
 from batch_service.scheduler_state import JobView, RetentionTimers, TaskMeta, failure_kind, unix_time
 from batch_service.settings import Settings
 
@@ -36,7 +38,7 @@ log = logging.getLogger("batch_service.scheduler")
 _LIVE_JOB_STATES = ("active", "disabling", "disabled", "enabling")
 
 
-class Scheduler:
+class Scheduler(PoolEvents):
     """Implements batch_service.lifecycle.Lifecycle with real slots and a Runner."""
 
     def __init__(self, backend: Backend, runner: Runner, settings: Settings) -> None:
@@ -103,12 +105,12 @@ class Scheduler:
         return view
 
     def _track_task(self, view: JobView, task: Model, restarting: bool) -> None:
-        manager = view.manager_key == task["id"].lower()
+        key = key_of(task["id"])  # the id itself when it is lower case: one string per task, not several
+        manager = view.manager_key == key
         settings = task.get("multiInstanceSettings") or {}
         meta = TaskMeta(task["id"], next(self._order), int(task.get("requiredSlots") or 1),
                         int(settings.get("numberOfInstances") or 1), task.get("dependsOn"), manager,
                         manager and bool(view.model["jobManagerTask"].get("runExclusive", True)))
-        key = task["id"].lower()
         view.tasks[key] = meta
         view.book.add(task["id"])
         state = task["state"]
@@ -242,33 +244,6 @@ class Scheduler:
         self._retention.cancel(view.job_id, task_id)
         self._check_all_complete(view)
         self._request_pass()
-
-    def pool_added(self, pool_id: str) -> None:
-        """Model the new pool's nodes and schedule onto them."""
-        if self._started:
-            pool = guarded(lambda: self._backend.get_pool(pool_id))
-            if pool is not None:
-                self._add_pool(pool)
-                self._request_pass()
-
-    def pool_deleted(self, pool_id: str) -> None:
-        """Its nodes go away: tasks running there are requeued (section 6.4, node removal)."""
-        self._pools.pop(pool_id.lower(), None)
-        for view in self._jobs.values():
-            for attempt in list(view.running.values()):
-                if attempt.pool.pool_id.lower() == pool_id.lower():
-                    attempt.stop("requeue")
-
-    # --- pools ----------------------------------------------------------------------------------------
-
-    def _add_pool(self, pool: Model) -> None:
-        if pool.get("state") == "deleting":
-            return
-        # Section 3.3: nodes x taskSlotsPerNode; more nodes than the slot cap could never all be busy.
-        nodes = int(pool.get("targetDedicatedNodes") or 0) + int(pool.get("targetLowPriorityNodes") or 0)
-        fill = str((pool.get("taskSchedulingPolicy") or {}).get("nodeFillType") or "spread")
-        self._pools[pool["id"].lower()] = PoolSlots.build(pool["id"], min(nodes, self._max_slots),
-                                                          int(pool.get("taskSlotsPerNode") or 1), fill)
 
     # --- scheduling pass ------------------------------------------------------------------------------
 

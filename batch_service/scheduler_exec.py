@@ -164,10 +164,14 @@ class Executor:
             "failureInfo": None})
         task_dir = self._backend.task_dir(job_id, task["id"])
         if task.get("multiInstanceSettings"):
-            return await self._run_multi_instance(attempt, job, task, task_dir)
-        kind: TaskKind = "jobmanager" if _is_manager(job, task) else "task"
-        launch = self.launch(job, task, kind, task_dir, attempt.pool.pool_id, primary)
-        return await self._runner.run(launch, attempt.cancel)
+            outcome = await self._run_multi_instance(attempt, job, task, task_dir)
+        else:
+            kind: TaskKind = "jobmanager" if _is_manager(job, task) else "task"
+            launch = self.launch(job, task, kind, task_dir, attempt.pool.pool_id, primary)
+            outcome = await self._runner.run(launch, attempt.cancel)
+        guarded(lambda: self._backend.record_task_usage(job_id, task_id, outcome.usage, stamp_time(
+            outcome.start_time), stamp_time(outcome.end_time)))
+        return outcome
 
     # --- job preparation and release (section 6.7) ----------------------------------------------------
 

@@ -115,7 +115,8 @@ class DependencyBook:
 
     def add(self, task_id: str) -> None:
         """Record that a task exists (IDs are compared case-insensitively)."""
-        key = task_id.lower()
+        lowered = task_id.lower()
+        key = task_id if lowered == task_id else lowered  # no second copy of an id already in lower case
         self.existing.add(key)
         number = integer_id(task_id)
         if number is not None:
@@ -166,11 +167,12 @@ class VirtualNode:
     capacity: int
     used: int = 0
     exclusive: bool = False
+    schedulable: bool = True
 
     @property
     def free(self) -> int:
-        """Slots still free on this node (none while a runExclusive task holds it)."""
-        return 0 if self.exclusive else self.capacity - self.used
+        """Slots still free on this node (none while a runExclusive task holds it or it takes no tasks)."""
+        return 0 if self.exclusive or not self.schedulable else self.capacity - self.used
 
 
 @dataclass
@@ -187,6 +189,17 @@ class PoolSlots:
         count, per_node = max(1, node_count), max(1, slots_per_node)
         nodes = [VirtualNode(f"tvm-local-{pool_id}-{n}", per_node) for n in range(count)]
         return cls(pool_id, nodes, (fill_type or "spread").lower())
+
+    def sync(self, listed: list[tuple[str, bool]], slots_per_node: int, fill_type: str) -> None:
+        """Take the pool's nodes as the backend lists them (id, accepts tasks), keeping the slot use of the
+        nodes that stay; attempts still hold the nodes that left and release them when they end."""
+        known = {node.node_id: node for node in self.nodes}
+        self.nodes = []
+        for node_id, schedulable in listed:
+            node = known.get(node_id) or VirtualNode(node_id, max(1, slots_per_node))
+            node.capacity, node.schedulable = max(1, slots_per_node), schedulable
+            self.nodes.append(node)
+        self.fill_type = (fill_type or "spread").lower()
 
     def place(self, slots: int, exclusive: bool = False, avoid: frozenset[str] = frozenset()) -> VirtualNode | None:
         """The node a task needing `slots` lands on, or None when none fits."""

@@ -22,7 +22,7 @@ def unix_time(timestamp: str) -> float:
     return (ticks_from_iso(timestamp) - _TICKS_AT_UNIX_EPOCH) / 10_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskMeta:
     """What a scheduling pass needs to know about a task without reading it again."""
 

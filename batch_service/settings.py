@@ -26,6 +26,7 @@ class Settings:
     account_name: str = DEV_ACCOUNT_NAME
     account_key: str = field(default=DEV_ACCOUNT_KEY, repr=False)
     delete_delay: float = 1.0
+    resize_delay: float = 1.0
     faults: FaultConfig = field(default_factory=FaultConfig)
     runner: str = "process"
     max_slots: int = 8
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="base64 account key (env BATCH_SERVICE_ACCOUNT_KEY, default the development key)")
     serve.add_argument("--delete-delay", type=float, default=1.0,
                        help="seconds a deleted job or pool stays `deleting` (default 1.0)")
+    serve.add_argument("--resize-delay", type=float, default=1.0,
+                       help="seconds a resize, node removal or reboot takes (default 1.0)")
     serve.add_argument("--faults", default=None, help='fault injection JSON, e.g. {"seed":1,"rate":0.2}')
     serve.add_argument("--runner", choices=("process", "instant", "none"), default="process",
                        help="how the scheduler runs tasks: real processes, instantly, or none (tasks stay "
@@ -74,7 +77,7 @@ def settings_from_args(argv: Sequence[str] | None = None, environ: dict[str, str
         "data_dir": args.data_dir, "host": args.host, "port": args.port,
         "account_name": args.account_name or env.get("BATCH_SERVICE_ACCOUNT_NAME") or DEV_ACCOUNT_NAME,
         "account_key": args.account_key or env.get("BATCH_SERVICE_ACCOUNT_KEY") or DEV_ACCOUNT_KEY,
-        "delete_delay": args.delete_delay, "faults": faults, "runner": args.runner,
+        "delete_delay": args.delete_delay, "resize_delay": args.resize_delay, "faults": faults, "runner": args.runner,
         "max_slots": args.max_slots, "default_pool_id": args.default_pool_id, "allow_bearer": args.allow_bearer,
     }
     return Settings(**values)

@@ -55,11 +55,12 @@ class SpawnedProcess:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._returncode: int | None = None
+        self.rusage: Any = None  # resource.struct_rusage once reaped: the task's CPU time and block IO
 
     def wait(self) -> int:
-        """Reap the process (once): its exit code, or minus the signal that killed it."""
+        """Reap the process (once, with its resource usage): its exit code, or minus the signal that killed it."""
         if self._returncode is None:
-            _, status = os.waitpid(self.pid, 0)
+            _, status, self.rusage = os.wait4(self.pid, 0)
             self._returncode = os.waitstatus_to_exitcode(status)
         return self._returncode
 

@@ -20,7 +20,7 @@ import concurrent.futures
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,12 @@ class Row:
 
 @dataclass
 class Snapshot:
-    """Everything in the store, in creation order; tasks grouped by their job's key."""
+    """Everything in the store, in creation order. Tasks come as (job key, row) pairs read one at a time, so
+    a store with many tasks never holds all their JSON text and parsed rows at once."""
 
     pools: list[Row]
     jobs: list[Row]
-    tasks: dict[str, list[Row]]
+    tasks: Iterator[tuple[str, Row]]
 
 
 _FLUSH_DELAY = 0.005  # seconds a queued task write may wait for others to share its commit
@@ -82,7 +83,7 @@ class Store:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store-writer")
 
     def load(self) -> Snapshot:
-        """Read everything back, each kind ordered by creation sequence."""
+        """Read everything back, each kind ordered by creation sequence (consume `tasks` before any write)."""
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return self._db.execute(sql).fetchall()
 
@@ -90,9 +91,8 @@ class Store:
                  rows("SELECT key, seq, model, extra FROM pools ORDER BY seq")]
         jobs = [Row(k, s, json.loads(m), json.loads(e)) for k, s, m, e in
                 rows("SELECT key, seq, model, extra FROM jobs ORDER BY seq")]
-        tasks: dict[str, list[Row]] = {}
-        for job_key, k, s, m, e in rows("SELECT job_key, key, seq, model, extra FROM tasks ORDER BY seq"):
-            tasks.setdefault(job_key, []).append(Row(k, s, json.loads(m), json.loads(e)))
+        cursor = self._db.execute("SELECT job_key, key, seq, model, extra FROM tasks ORDER BY seq")
+        tasks = ((job_key, Row(k, s, json.loads(m), json.loads(e))) for job_key, k, s, m, e in cursor)
         return Snapshot(pools, jobs, tasks)
 
     def put_pool(self, row: Row) -> None:

@@ -54,14 +54,16 @@ async def add_task_collection(request: web.Request) -> web.StreamResponse:
 
 async def list_tasks(request: web.Request) -> web.StreamResponse:
     """GET /jobs/{jobId}/tasks -> 200 paged, with $filter on state and friends."""
-    return list_response(request, backend(request).task_items(request.match_info["job_id"]), "tasks")
+    service, job_id = backend(request), request.match_info["job_id"]
+    return list_response(request, service.task_items(job_id), "tasks",
+                         lambda model: service.task_stats(job_id, model["id"]))
 
 
 async def get_task(request: web.Request) -> web.StreamResponse:
     """GET /jobs/{jobId}/tasks/{taskId} -> 200."""
-    model = backend(request).task_for_read(request.match_info["job_id"], request.match_info["task_id"],
-                                           conditions(request))
-    return entity_response(request, model, "tasks")
+    service, job_id = backend(request), request.match_info["job_id"]
+    model = service.task_for_read(job_id, request.match_info["task_id"], conditions(request))
+    return entity_response(request, model, "tasks", lambda model: service.task_stats(job_id, model["id"]))
 
 
 async def replace_task(request: web.Request) -> web.StreamResponse:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batch_service import errors, states
+from batch_service import errors, states, stats
 from batch_service.backend_core import BackendCore, Entry, JobEntry, key_of
 from batch_service.conditions import NO_CONDITIONS, Conditions
 from batch_service.errors import BatchServiceError
+from batch_service.ids import iso, now_ticks
 from batch_service.models import (
     TASK_ENUMS,
     TASK_ORDER,
@@ -21,6 +22,7 @@ from batch_service.models import (
     stamp,
     task_constraints,
 )
+from batch_service.stats import ResourceUsage
 
 MAX_TASKS_PER_COLLECTION = 100  # section 2.5
 _TASK_INFO_FIELDS = ("executionInfo", "nodeInfo", "stats")
@@ -181,6 +183,7 @@ class TaskOperations(BackendCore):
         del job.tasks[key_of(task.model["id"])]
         self._store.delete_task(key_of(job.model["id"]), key_of(task.model["id"]))
         self.lifecycle.task_deleted(job.model["id"], task.model["id"])
+        self._task_gone(key_of(job.model["id"]), key_of(task.model["id"]))
         self._remove_tree(self.task_dir(job.model["id"], task.model["id"]))
 
     def terminate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
@@ -237,10 +240,12 @@ class TaskOperations(BackendCore):
                     fields: Mapping[str, Any]) -> tuple[JobEntry, Entry]:
         job = self._job(job_id)
         task = self._task(job, task_id)
-        states.require_task_transition(task.state, to_state)
+        from_state = task.state
+        states.require_task_transition(from_state, to_state)
         ticks = self._clock.tick()
         move_state(task.model, to_state, ticks)
         self._apply_task_info(task, fields, ticks)
+        self._task_moved(job, task, from_state)
         return job, task
 
     def update_task_info(self, job_id: str, task_id: str, **fields: Any) -> Model:
@@ -251,6 +256,24 @@ class TaskOperations(BackendCore):
         self._apply_task_info(task, fields, self._clock.tick())
         self._save_tasks(job, [task])
         return self.public(task.model)
+
+    def record_task_usage(self, job_id: str, task_id: str, usage: ResourceUsage | None, start: str,
+                          end: str) -> None:
+        """Add one finished attempt to the task's accounting (its `stats`, section 5.2)."""
+        job = self._job(job_id)
+        task = self._task(job, task_id)
+        task.extra["usage"] = stats.add_attempt(task.extra.get("usage"), usage, start, end,
+                                                task.model["creationTime"])
+        self._save_task_soon(job, task)
+
+    def task_stats(self, job_id: str, task_id: str) -> Model | None:
+        """BatchTaskStatistics of a task that has run, else None (no figure is invented)."""
+        task = self._task(self._job(job_id), task_id)
+        return self._stats_of(task)
+
+    def _stats_of(self, task: Entry) -> Model | None:
+        record = task.extra.get("usage")
+        return stats.task_stats(record, self.base_url + task.model["url"], iso(now_ticks())) if record else None
 
     def set_subtasks(self, job_id: str, task_id: str, subtasks: list[Mapping[str, Any]]) -> None:
         """Record the subtasks of a multi-instance task (BatchSubtask dicts, section 5.2) for subtasksinfo."""

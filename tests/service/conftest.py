@@ -108,3 +108,22 @@ def create_task(api: httpx.Client, job_id: str, task_id: str, **fields: Any) -> 
     response = api.post(f"/jobs/{job_id}/tasks", json=body)
     assert response.status_code == 201, response.text
     return response
+
+
+NODE_SERVICE_SLOTS = 4  # the machine size of node_service: a pool gets at most this many nodes
+
+
+@pytest.fixture(scope="module")
+def node_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """A service that runs tasks as processes, with 1-second resizes (long enough to see `resizing` even on a
+    busy machine) and a 4-slot machine."""
+    with start_service(tmp_path_factory.mktemp("node-service"), "--runner", "process", "--resize-delay", "1",
+                       "--max-slots", str(NODE_SERVICE_SLOTS), "--delete-delay", "0.3") as running:
+        yield running
+
+
+@pytest.fixture
+def client(node_service: RunningService) -> Iterator[BatchClient]:
+    """The official SDK for node_service, retries off."""
+    with sdk_client(node_service) as sdk:
+        yield sdk
