@@ -10,6 +10,7 @@ from typing import Any
 from providers._base import ProviderFailure
 from providers.client import BatchClient
 from providers.errors import BatchError, NotFound, TransportError
+from providers.job_link import refusal_text
 from providers.waiting import WaitRule, read_tails
 
 # Service limits for one add-task-collection request (batch-api.md 2.5).
@@ -42,6 +43,8 @@ class TaskBatcher:
     def __init__(self, client: BatchClient, job_id: str) -> None:
         self.client = client
         self.job_id = job_id
+        # Ids of the tasks the service accepted from this batcher (a failed create deletes them again).
+        self.added: list[str] = []
 
     def add(self, tasks: list[dict[str, Any]]) -> None:
         """Add every task or raise naming the tasks that the service refused and why."""
@@ -82,13 +85,25 @@ class TaskBatcher:
             key = str(result.get("taskId", "")).lower()
             status, failure = result.get("status"), result.get("error") or {}
             if status == "success" or (failure.get("code") == "TaskExists" and resubmitted):
+                self.added.append(str(result.get("taskId")))
                 continue
             if status == "servererror" and key in by_id:
                 again.append(by_id[key])
             else:
-                message = (failure.get("message") or {}).get("value", "").split("\n")[0]
-                refused.append(f"{result.get('taskId')}: {failure.get('code')} {message}".strip())
+                refused.append(_refusal(result.get("taskId"), failure))
         return again, refused
+
+
+def _refusal(task_id: object, failure: dict[str, Any]) -> str:
+    """One refused task: as a check failure would name it (field and rule) when a job-dependent rule refused
+    it, else the service's code and first message line."""
+    values = {str(v.get("key")): str(v.get("value", "")) for v in failure.get("values") or []
+              if isinstance(v, dict)}
+    text = refusal_text(failure.get("code"), values, prefix=f"task {task_id}: spec")
+    if text is not None:
+        return text
+    message = (failure.get("message") or {}).get("value", "").split("\n")[0]
+    return f"{task_id}: {failure.get('code')} {message}".strip()
 
 
 def _in_parallel(work: Callable[[Any], object], items: Iterable[Any]) -> None:
