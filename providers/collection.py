@@ -29,7 +29,7 @@ from providers import _base, job_link
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
-from providers.errors import BatchClientError
+from providers.errors import BatchClientError, NotFound
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.schema import check_task, coerce_numbers
@@ -75,7 +75,7 @@ class _BatchTaskCollectionProvider(BatchProvider):
             return CheckResult(news, job_failures)
         if not isinstance(tasks, list):
             return CheckResult(news, [CheckFailure("", "tasks: must be a list of task create bodies")])
-        rules = job_link.rules_for_check(connection, news)
+        rules = job_link.job_rules_of(connection, news)
         # Coercion only rewrites integral floats, so JSON text without a float needs none.
         coerced = [coerce_numbers("task", t) if isinstance(t, dict) and has_floats is not False else t
                    for t in tasks]
@@ -194,10 +194,13 @@ def decode_ids(ids: Any) -> list[str]:
 def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
     """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged."""
     client, job_id = connection(), news["job_id"]
-    live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+    try:
+        live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+    except NotFound:
+        live = {}  # the job is gone (deleted out of band): every task is to be added again
     desired = {str(t["id"]).lower(): t for t in decode_tasks(news["tasks"])}
     ours = {i.lower() for i in decode_ids(olds.get("task_ids"))}
-    retry_default = _base_retry(news)
+    retry_default = job_link.inherited_retry_count(job_link.job_rules_of(connection, news))
     plan = SetPlan(delete=[live[k]["id"] for k in sorted(ours & live.keys()) if k not in desired])
     for key, task in desired.items():
         if key not in live:
@@ -211,12 +214,6 @@ def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
         else:
             plan.unchanged += 1
     return plan
-
-
-def _base_retry(props: dict[str, Any]) -> int | None:
-    rules = props.get("job_rules")
-    value = rules.get("maxTaskRetryCount") if isinstance(rules, dict) else None
-    return int(value) if isinstance(value, (int, float)) else None
 
 
 def _complete_job_if_asked(props: dict[str, Any]) -> None:

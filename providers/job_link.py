@@ -124,18 +124,25 @@ def current_job_id(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
     return new if isinstance(new, str) and new else str(olds.get("job_id") or "")
 
 
-def rules_for_check(connect: Callable[[], BatchClient], news: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The job rules a task's cross-resource checks use: the program's (job=), else the live job's (job_id=
-    known and the job exists), else None (checked once the job is known)."""
-    rules = news.get("job_rules")
+def job_rules_of(connect: Callable[[], BatchClient], props: Mapping[str, Any],
+                 job_id: object = None) -> dict[str, Any] | None:
+    """The rules of a task's job: the program's (job=), else the live job's (job_id= known and the job
+    exists), else None (judged once the job is known). `job_id` overrides the props' (an unknown one)."""
+    rules = props.get("job_rules")
     if isinstance(rules, dict):
         return rules
     if rules is not None:
         return None  # job= whose rules are not known yet
-    job_id = news.get("job_id")
+    job_id = props.get("job_id") if job_id is None else job_id
     if not isinstance(job_id, str) or job_id_problem(job_id) is not None:
         return None
     return LIVE_JOB_RULES.get(connect, job_id)
+
+
+def inherited_retry_count(rules: Mapping[str, Any] | None) -> int | None:
+    """The maxTaskRetryCount a task that omits its own takes from the job (None when the job is not known)."""
+    value = rules.get("maxTaskRetryCount") if rules is not None else None
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 # Service refusals that are the cross-resource rules check() applies when it knows the job (batch-api.md 3.4,

@@ -36,7 +36,7 @@ class _BatchTaskProvider(BatchProvider):
         spec = _base.checkable_spec(news, "task", "task")
         if isinstance(spec, CheckResult):
             return spec
-        failures = _base.failures_from(check_task(spec, job_link.rules_for_check(connection, news)))
+        failures = _base.failures_from(check_task(spec, job_link.job_rules_of(connection, news)))
         failures += policy_failures("task", spec)
         problem = job_link.job_id_problem(news.get("job_id"))
         if problem is not None:
@@ -56,7 +56,7 @@ class _BatchTaskProvider(BatchProvider):
         if not isinstance(spec, dict) or is_unknown(spec.get("id")):
             announce(label, ["+- spec: known after apply; the task may be replaced"])
             return DiffResult(changes=True, replaces=["spec"], delete_before_replace=True)
-        plan = _plan(job_id, spec, news)
+        plan = _plan(job_id, spec, {**news, "job_id": job_id})
         announce(label, plan.describe())
         options_changed = _options(olds) != _options(news)
         replaces = ["spec"] if plan.gone else plan.replaces
@@ -130,20 +130,14 @@ def _refused(job_id: str, spec: dict[str, Any], error: BatchError) -> Exception:
     return ProviderFailure(f"creating task {job_id}/{spec['id']}: {text}")
 
 
-def _job_retry_default(props: dict[str, Any]) -> int | None:
-    rules = props.get("job_rules")
-    if isinstance(rules, dict) and isinstance(rules.get("maxTaskRetryCount"), (int, float)):
-        return int(rules["maxTaskRetryCount"])
-    return None
-
-
 def _plan(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> DiffPlan:
     """Desired vs live for diff; many tasks of one job are read with one listing (see live_tasks.py)."""
     return _plan_against(spec, LIVE_TASKS.get(connection(), job_id, str(spec["id"])), props)
 
 
 def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict[str, Any]) -> DiffPlan:
-    return diff_task(spec, live, job_max_task_retry_count=_job_retry_default(props))
+    rules = job_link.job_rules_of(connection, props)
+    return diff_task(spec, live, job_max_task_retry_count=job_link.inherited_retry_count(rules))
 
 
 def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
