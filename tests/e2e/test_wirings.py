@@ -4,7 +4,6 @@ BatchTaskCollection alike: create, no-op preview, the job updated in place, the 
 out-of-band edits and deletes of job and task (shown by preview, repaired by up), destroy."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
