@@ -238,7 +238,8 @@ def _outputs(props: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, An
     outs["task_ids"] = encode_ids(ids)
     outs["task_count"] = len(tasks)
     wait = props.get("wait")
-    outs.update(wait_for_tasks(connection(), props["job_id"], ids, wait, MAX_EXPORTED_EXIT_CODES)
+    outs.update(wait_for_tasks(connection(), props["job_id"], ids, wait, MAX_EXPORTED_EXIT_CODES,
+                               f"BatchTaskCollection {props.get('name')!r}")
                 if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
                                                 "stdout_tail": None, "stderr_tail": None})
     return outs

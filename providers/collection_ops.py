@@ -11,7 +11,7 @@ from providers._base import ProviderFailure
 from providers.client import BatchClient
 from providers.errors import BatchError, NotFound, TransportError
 from providers.job_link import refusal_text
-from providers.waiting import WaitRule, read_tails
+from providers.waiting import Progress, WaitRule, count_line, read_tails
 
 # Service limits for one add-task-collection request (batch-api.md 2.5).
 MAX_TASKS_PER_REQUEST = 100
@@ -130,15 +130,19 @@ def update_constraints(client: BatchClient, job_id: str, tasks: list[dict[str, A
 
 
 def wait_for_tasks(client: BatchClient, job_id: str, task_ids: list[str], wait: dict[str, Any],
-                   max_exit_codes: int) -> dict[str, Any]:
-    """Poll until every task of the collection completed; export counts, exit codes and failures."""
+                   max_exit_codes: int, label: str = "tasks") -> dict[str, Any]:
+    """Poll until every task of the collection completed, showing progress; export counts, exit codes and
+    failures."""
     rule = WaitRule.from_props(wait)
     wanted = {t.lower() for t in task_ids}
     deadline, delay = time.monotonic() + rule.timeout_seconds, 0.2
+    progress = Progress(label)
     while True:
         live = [t for t in client.list_tasks(job_id, select="id,state,executionInfo")
                 if str(t["id"]).lower() in wanted]
-        if len(live) == len(wanted) and all(t.get("state") == "completed" for t in live):
+        finished = len(live) == len(wanted) and all(t.get("state") == "completed" for t in live)
+        progress.show(count_line(_counts(live), len(wanted)), force=finished)
+        if finished:
             break
         if time.monotonic() >= deadline:
             done = sum(t.get("state") == "completed" for t in live)
@@ -147,6 +151,12 @@ def wait_for_tasks(client: BatchClient, job_id: str, task_ids: list[str], wait: 
         time.sleep(delay)
         delay = min(delay * 1.5, 5.0)
     return _summarise(client, job_id, live, rule, max_exit_codes)
+
+
+def _counts(live: list[dict[str, Any]]) -> dict[str, int]:
+    completed = [t for t in live if t.get("state") == "completed"]
+    failed = sum((t.get("executionInfo") or {}).get("result") == "failure" for t in completed)
+    return {"completed": len(completed), "failed": failed, "running": sum(t.get("state") == "running" for t in live)}
 
 
 def _summarise(client: BatchClient, job_id: str, live: list[dict[str, Any]], rule: WaitRule,
