@@ -3,6 +3,7 @@ ends: through the real engine, the lines arrive while the work is still running.
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_waits_show_progress_before_they_end_and_the_final_counts(tmp_path: Path
         assert early and min(early) < ended - SLEEP / 2, (label, [line for _, line in stamped][-40:])
     # And again at least every 10 s while it waits.
     sweep = lines("BatchTaskCollection 'sweep'", " completed, ")
-    assert max(later - earlier for earlier, later in zip(sweep, sweep[1:])) <= 10, sweep
+    assert max(later - earlier for earlier, later in pairwise(sweep)) <= 10, sweep
     # At the end: the final counts.
     assert lines("BatchTaskCollection 'sweep'", "2/2 completed, 0 failed, 0 running")
     assert lines("BatchTask progress-tasks/single", "completed: success, exit code 0")
