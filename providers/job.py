@@ -20,7 +20,6 @@ from providers._base import (
     public,
 )
 from providers.diff import DiffPlan, diff_job
-from providers.job_link import JOB_PLANS, LIVE_JOB_RULES
 from providers.policy import policy_failures
 from providers.schema import REPLACE, check_job, check_transition, rule_for
 from providers.secrets import mark_secret_spec
@@ -57,7 +56,7 @@ class _BatchJobProvider(BatchProvider):
         spec = news.get("spec")
         if not isinstance(spec, dict):
             announce(f"BatchJob {id_!r}", ["+- spec: known after apply; the job may be replaced"])
-            JOB_PLANS.record(id_, job_link.REPLACE)
+            job_link.JOB_PLANS.record(id_, job_link.REPLACE)
             return DiffResult(changes=True, replaces=["spec"], delete_before_replace=True)
         plan = _plan(id_, spec)
         announce(f"BatchJob {id_!r}", plan.describe())
@@ -65,13 +64,13 @@ class _BatchJobProvider(BatchProvider):
             raise ProviderFailure("; ".join(change.reason for change in plan.refused))
         changes = plan.has_changes or plan.gone or _options(olds) != _options(news)
         replaces = ["spec"] if plan.gone else plan.replaces
-        JOB_PLANS.record(id_, job_link.REPLACE if replaces else job_link.UPDATE if changes else job_link.SAME)
+        job_link.JOB_PLANS.record(id_, job_link.REPLACE if replaces else job_link.UPDATE if changes else job_link.SAME)
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
         body = _creation_body(props)
-        LIVE_JOB_RULES.forget(body["id"])
+        job_link.LIVE_JOB_RULES.forget(body["id"])
         if not props.get("adopt"):
             post_tolerating_duplicate(lambda: connection().create_job(body))
         live = _adoptable(body)
@@ -81,7 +80,7 @@ class _BatchJobProvider(BatchProvider):
         """PATCH only the changed updatable fields; a pool change goes disable → PATCH → enable."""
         spec = news["spec"]
         client = connection()
-        LIVE_JOB_RULES.forget(id_)
+        job_link.LIVE_JOB_RULES.forget(id_)
         live = client.get_job(id_)
         if live is None:
             raise ProviderFailure(f"updating job {id_!r}: it no longer exists; run `pulumi refresh` or `up` again")
@@ -100,7 +99,7 @@ class _BatchJobProvider(BatchProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE and wait until the job is really gone, so a replace can reuse the id."""
         client = connection()
-        LIVE_JOB_RULES.forget(id_)
+        job_link.LIVE_JOB_RULES.forget(id_)
         client.delete_job(id_)
         client.wait_job_deleted(id_, DELETE_TIMEOUT_SECONDS)
 
