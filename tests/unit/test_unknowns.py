@@ -55,8 +55,8 @@ def new_job(client: BatchClient, **fields: Any) -> str:
 def test_job_check_skips_unknown_fields_and_still_refuses_known_wrong_ones() -> None:
     spec = {"id": "j", "poolInfo": {"poolId": unknown()}, "priority": unknown(), "maxParallelTasks": 0}
     result = BatchJobProvider().check({}, {"spec": spec})
-    assert reasons(result) == ["spec.maxParallelTasks: maxParallelTasks must be at least -1 except 0 "
-                               "[rule: range]"]
+    assert reasons(result) == [("spec.maxParallelTasks: maxParallelTasks must be at least -1 except 0 "
+                                "[rule: range]")]
     assert BatchJobProvider().check({}, {"spec": unknown()}).failures == []
 
 
@@ -75,8 +75,8 @@ def test_job_rules_not_known_yet_refuse_nothing_that_depends_on_them() -> None:
     action = {"id": "t", "commandLine": "x", "exitConditions": {"default": {"jobAction": "terminate"}}}
     assert BatchTaskProvider().check({}, {"job_id": "j", "job_rules": rules, "spec": depends}).failures == []
     refused = reasons(BatchTaskProvider().check({}, {"job_id": "j", "job_rules": rules, "spec": action}))
-    assert refused == ["spec.exitConditions.default.jobAction: jobAction needs the job's onTaskFailure to be "
-                       "performexitoptionsjobaction [rule: cross-field:job-action-needs-exit-options]"]
+    assert refused == [("spec.exitConditions.default.jobAction: jobAction needs the job's onTaskFailure to be "
+                        "performexitoptionsjobaction [rule: cross-field:job-action-needs-exit-options]")]
 
 
 def test_a_policy_does_not_judge_a_value_before_it_is_known() -> None:
@@ -170,8 +170,8 @@ def test_tasks_named_by_job_id_are_checked_against_the_live_job(client: BatchCli
     job_id = new_job(client)
     body = {"id": "t9", "commandLine": "x", "dependsOn": {"taskIds": ["t1"]}}
     assert reasons(BatchTaskProvider().check({}, {"job_id": job_id, "spec": body})) == [
-        "spec.dependsOn: dependsOn needs the job's usesTaskDependencies to be true "
-        "[rule: cross-field:depends-on-needs-task-dependencies]"]
+        ("spec.dependsOn: dependsOn needs the job's usesTaskDependencies to be true "
+         "[rule: cross-field:depends-on-needs-task-dependencies]")]
     assert BatchTaskProvider().check({}, {"job_id": "no-such-job", "spec": body}).failures == []
 
 
