@@ -11,6 +11,7 @@ import pytest
 from pulumi.output import Unknown
 
 from providers import job_link
+from providers._base import ProviderFailure
 from providers.client import BatchClient, shared_client
 from providers.collection import BatchTaskCollectionProvider, encode_tasks
 from providers.job import BatchJobProvider
@@ -202,3 +203,27 @@ def test_progress_counts_read_like_the_engine_shows_them() -> None:
         "412/10000 completed, 3 failed, 1 running"
     assert count_line({"active": 2, "running": 1, "completed": 1, "failed": 0}) == \
         "1/4 completed, 0 failed, 1 running"
+
+
+# --- a refusal at create leaves nothing behind --------------------------------------------------------------
+
+def test_a_task_refused_by_the_service_for_a_job_rule_names_field_and_rule(client: BatchClient) -> None:
+    job_id = new_job(client)
+    spec = {"id": "t2", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["t1"]}}
+    with pytest.raises(ProviderFailure) as refused:
+        BatchTaskProvider().create({"job_id": job_id, "spec": spec})
+    assert str(refused.value).startswith(f"creating task {job_id}/t2: spec.dependsOn: ")
+    assert str(refused.value).endswith("[rule: cross-field:depends-on-needs-task-dependencies]")
+    assert client.get_task(job_id, "t2") is None
+
+
+def test_a_collection_the_service_refuses_in_part_deletes_the_tasks_it_added(client: BatchClient) -> None:
+    job_id = new_job(client)
+    tasks = [{"id": f"ok{i}", "commandLine": "/bin/true"} for i in range(150)]
+    tasks.append({"id": "late", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["ok0"]}})
+    props = {"name": "c", "job_id": job_id, "tasks": encode_tasks(tasks)}
+    with pytest.raises(ProviderFailure) as refused:
+        BatchTaskCollectionProvider().create(props)
+    assert "task late: spec.dependsOn: " in str(refused.value)
+    assert "[rule: cross-field:depends-on-needs-task-dependencies]" in str(refused.value)
+    assert [t["id"] for t in client.list_tasks(job_id)] == ["t1"]  # only the task that was there before
