@@ -124,16 +124,15 @@ def current_job_id(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
     return new if isinstance(new, str) and new else str(olds.get("job_id") or "")
 
 
-def job_rules_of(connect: Callable[[], BatchClient], props: Mapping[str, Any],
-                 job_id: object = None) -> dict[str, Any] | None:
+def job_rules_of(connect: Callable[[], BatchClient], props: Mapping[str, Any]) -> dict[str, Any] | None:
     """The rules of a task's job: the program's (job=), else the live job's (job_id= known and the job
-    exists), else None (judged once the job is known). `job_id` overrides the props' (an unknown one)."""
+    exists), else None (judged once the job is known)."""
     rules = props.get("job_rules")
     if isinstance(rules, dict):
         return rules
     if rules is not None:
         return None  # job= whose rules are not known yet
-    job_id = props.get("job_id") if job_id is None else job_id
+    job_id = props.get("job_id")
     if not isinstance(job_id, str) or job_id_problem(job_id) is not None:
         return None
     return LIVE_JOB_RULES.get(connect, job_id)
