@@ -1,5 +1,9 @@
 """Azure Batch jobs and tasks (REST api-version 2025-06-01) as Pulumi dynamic resources.
 
+The public API: the resources (`BatchJob`, `BatchTask`, `BatchTaskCollection`, `BatchJobSchedule`), the task
+factories, the typed shapes of their `spec`s and of `wait_for_completion`, and the errors a program may catch.
+Provider classes and helpers live in the modules and may change.
+
 Importing this package defines classes only; it never creates a resource. Each public name is imported from
 its module on first use: the dynamic-provider process unpickles one provider class by its module path, and
 should not pay for importing every other resource (and its libraries) before its first call.
@@ -12,25 +16,40 @@ from typing import TYPE_CHECKING, Any
 from providers.sdk_fixes import install_sdk_fixes
 
 if TYPE_CHECKING:
-    from providers.collection import BatchTaskCollection, BatchTaskCollectionProvider
-    from providers.factories import ParametricSweep, PerItem, TaskFactory, with_merge_task
-    from providers.job import BatchJob, BatchJobProvider
-    from providers.schedule import BatchJobSchedule, BatchJobScheduleProvider
-    from providers.specs import JobSpec, TaskSpec
-    from providers.task import BatchTask, BatchTaskProvider
+    from providers.collection import BatchTaskCollection
+    from providers.errors import BatchClientError, BatchError, ConfigurationError
+    from providers.factories import FactoryError, ParametricSweep, PerItem, TaskFactory, with_merge_task
+    from providers.job import BatchJob, WiringError
+    from providers.schedule import BatchJobSchedule
+    from providers.specs import (
+        JobConstraints,
+        JobManagerTask,
+        JobPreparationTask,
+        JobReleaseTask,
+        JobScheduleSpec,
+        JobSpec,
+        TaskConstraints,
+        TaskSpec,
+        WaitForCompletion,
+    )
+    from providers.task import BatchTask
 
 _HOMES = {
-    "BatchJob": "job", "BatchJobProvider": "job", "BatchJobSchedule": "schedule",
-    "BatchJobScheduleProvider": "schedule", "BatchTask": "task", "BatchTaskProvider": "task",
-    "BatchTaskCollection": "collection", "BatchTaskCollectionProvider": "collection", "JobSpec": "specs",
-    "TaskSpec": "specs", "ParametricSweep": "factories", "PerItem": "factories", "TaskFactory": "factories",
+    "BatchJob": "job", "BatchJobSchedule": "schedule", "BatchTask": "task", "BatchTaskCollection": "collection",
+    "ParametricSweep": "factories", "PerItem": "factories", "TaskFactory": "factories",
     "with_merge_task": "factories",
+    "JobSpec": "specs", "JobConstraints": "specs", "JobManagerTask": "specs", "JobPreparationTask": "specs",
+    "JobReleaseTask": "specs", "JobScheduleSpec": "specs", "TaskSpec": "specs", "TaskConstraints": "specs",
+    "WaitForCompletion": "specs",
+    "FactoryError": "factories", "WiringError": "job", "BatchClientError": "errors", "BatchError": "errors",
+    "ConfigurationError": "errors",
 }
 
 __all__ = [
-    "BatchJob", "BatchJobProvider", "BatchJobSchedule", "BatchJobScheduleProvider", "BatchTask",
-    "BatchTaskCollection", "BatchTaskCollectionProvider", "BatchTaskProvider", "JobSpec", "ParametricSweep",
-    "PerItem", "TaskFactory", "TaskSpec", "with_merge_task",
+    "BatchClientError", "BatchError", "BatchJob", "BatchJobSchedule", "BatchTask", "BatchTaskCollection",
+    "ConfigurationError", "FactoryError", "JobConstraints", "JobManagerTask", "JobPreparationTask",
+    "JobReleaseTask", "JobScheduleSpec", "JobSpec", "ParametricSweep", "PerItem", "TaskConstraints",
+    "TaskFactory", "TaskSpec", "WaitForCompletion", "WiringError", "with_merge_task",
 ]
 
 

@@ -11,6 +11,7 @@ from pulumi.runtime import rpc
 from providers.client import BatchClient, shared_client
 from providers.errors import Exists, TransportError
 from providers.schema import Problem, coerce_numbers
+from providers.schema_model import is_unknown
 from providers.settings import resolve_settings
 
 # Keys the engine adds to every property bag; never compared, never echoed.
@@ -37,7 +38,10 @@ def connection() -> BatchClient:
 
 
 def contains_unknown(value: Any) -> bool:
-    """True when a preview-time value is not known yet (the engine's unknown sentinel, anywhere inside)."""
+    """True when a preview-time value is not known yet, anywhere inside: the host hands check() and diff() an
+    unknown as `pulumi.output.Unknown` (pulumi-dynamic 1.1); the raw sentinel string is accepted too."""
+    if is_unknown(value):
+        return True
     if isinstance(value, str):
         return value == rpc.UNKNOWN
     if isinstance(value, Mapping):
@@ -48,14 +52,14 @@ def contains_unknown(value: Any) -> bool:
 
 
 def checkable_spec(news: dict[str, Any], kind: str, body: str) -> dict[str, Any] | CheckResult:
-    """The `spec` input with its numbers coerced, ready to check; or the CheckResult that `check` returns at
-    once: a failure when it is not an object, no failures while it still holds unknown values (it is checked
-    again once they are known)."""
+    """The `spec` input with its numbers coerced, ready to check (unknown values inside are skipped by the
+    checks and judged once known); or the CheckResult that `check` returns at once: no failures while the
+    whole spec is unknown, a failure when it is known and not an object."""
     spec = news.get("spec")
+    if is_unknown(spec):
+        return CheckResult(news, [])
     if not isinstance(spec, dict):
         return CheckResult(news, [CheckFailure("", f"spec: must be the REST {body} create body")])
-    if contains_unknown(spec):
-        return CheckResult(news, [])
     return coerce_numbers(kind, spec)
 
 

@@ -9,6 +9,7 @@ success (the earlier attempt landed).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,16 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from providers import _base
-from providers._base import BatchProvider, announce, connection, contains_unknown, public
+from providers import _base, job_link
+from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
+from providers.errors import BatchClientError, NotFound
 from providers.factories import TaskFactory
-from providers.job import BatchJob, is_plain
+from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
+from providers.specs import TaskSpec, WaitForCompletion
 
 # Above this many tasks the per-task exit codes are summarised, not exported one by one.
 MAX_EXPORTED_EXIT_CODES = 20000
@@ -59,21 +62,24 @@ class SetPlan:
                 f"{self.unchanged} unchanged")
 
 
-class BatchTaskCollectionProvider(BatchProvider):
+class _BatchTaskCollectionProvider(BatchProvider):
     """Reconciles a set of tasks in one job."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every task body, ids unique (case-insensitively) within the collection."""
+        """Validate every task body, ids unique (case-insensitively) within the collection, and the
+        cross-resource rules when the job is known (job=, or the live job for job_id=)."""
         tasks, has_floats = _decode_for_check(news.get("tasks"))
-        if contains_unknown(news.get("job_rules")) or (has_floats is None and contains_unknown(tasks)):
-            return CheckResult(news, [])
+        problem = job_link.job_id_problem(news.get("job_id"))
+        job_failures = [CheckFailure("", problem)] if problem is not None else []
+        if has_floats is None and contains_unknown(tasks):
+            return CheckResult(news, job_failures)
         if not isinstance(tasks, list):
             return CheckResult(news, [CheckFailure("", "tasks: must be a list of task create bodies")])
-        rules = news.get("job_rules") if isinstance(news.get("job_rules"), dict) else None
+        rules = job_link.job_rules_of(connection, news)
         # Coercion only rewrites integral floats, so JSON text without a float needs none.
         coerced = [coerce_numbers("task", t) if isinstance(t, dict) and has_floats is not False else t
                    for t in tasks]
-        failures: list[CheckFailure] = []
+        failures: list[CheckFailure] = job_failures
         seen: set[str] = set()
         for index, task in enumerate(coerced):
             if not isinstance(task, dict):
@@ -89,21 +95,33 @@ class BatchTaskCollectionProvider(BatchProvider):
         return CheckResult({**news, "tasks": checked}, failures[:50])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare the desired set with the live tasks; preview prints how many of each change."""
-        if news.get("job_instance") != olds.get("job_instance") or not _base.same_id(olds.get("job_id"),
-                                                                                     news.get("job_id")):
-            return DiffResult(changes=True, replaces=["job_id"], delete_before_replace=True)
-        if contains_unknown(news.get("tasks")):
-            return DiffResult(changes=None)
-        plan = plan_set(news, olds)
-        announce(f"BatchTaskCollection {id_!r} (job {news['job_id']})", [plan.summary()])
+        """Compare the desired set with the live tasks; preview prints how many of each change. A task list
+        not known yet is a change (the set plan is made at up); a job replaced takes the collection along."""
+        job_id = job_link.current_job_id(olds, news)
+        label = f"BatchTaskCollection {id_!r} (job {job_id})"
+        moved = job_link.moved_keys(olds, news)
+        if moved:
+            announce(label, ["+- the job is replaced or another job is named: every task is added again"])
+            return DiffResult(changes=True, replaces=moved, delete_before_replace=True)
+        if not isinstance(news.get("tasks"), str) or contains_unknown(news.get("tasks")):
+            announce(label, ["~ tasks: known after apply"])
+            return DiffResult(changes=True, replaces=[], delete_before_replace=True)
+        plan = plan_set({**news, "job_id": job_id}, olds)
+        announce(label, [plan.summary()])
         options_changed = _options(olds) != _options(news)
         return DiffResult(changes=plan.has_changes or options_changed, replaces=[], delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Add every task in chunks, then (if asked) let the job end when its tasks end."""
+        """Add every task in chunks, then (if asked) let the job end when its tasks end. When the service
+        refuses some, the ones this create added are deleted again: a failed create leaves no task behind."""
         job_id, tasks = props["job_id"], decode_tasks(props["tasks"])
-        TaskBatcher(connection(), job_id).add(tasks)
+        client = connection()
+        batcher = TaskBatcher(client, job_id)
+        try:
+            batcher.add(tasks)
+        except (ProviderFailure, BatchClientError):
+            delete_tasks(client, job_id, batcher.added)
+            raise
         _complete_job_if_asked(props)
         return CreateResult(f"{job_id}/{props['name']}", _outputs(props, tasks))
 
@@ -126,6 +144,10 @@ class BatchTaskCollectionProvider(BatchProvider):
         if connection().get_job(props["job_id"]) is None:
             return ReadResult(None, {})
         return ReadResult(id_, public(props))
+
+
+# The name states written before the provider classes became private pickled; kept so they still load.
+BatchTaskCollectionProvider = _BatchTaskCollectionProvider
 
 
 def encode_tasks(tasks: Any) -> Any:
@@ -172,10 +194,13 @@ def decode_ids(ids: Any) -> list[str]:
 def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
     """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged."""
     client, job_id = connection(), news["job_id"]
-    live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+    try:
+        live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
+    except NotFound:
+        live = {}  # the job is gone (deleted out of band): every task is to be added again
     desired = {str(t["id"]).lower(): t for t in decode_tasks(news["tasks"])}
     ours = {i.lower() for i in decode_ids(olds.get("task_ids"))}
-    retry_default = _base_retry(news)
+    retry_default = job_link.inherited_retry_count(job_link.job_rules_of(connection, news))
     plan = SetPlan(delete=[live[k]["id"] for k in sorted(ours & live.keys()) if k not in desired])
     for key, task in desired.items():
         if key not in live:
@@ -189,12 +214,6 @@ def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
         else:
             plan.unchanged += 1
     return plan
-
-
-def _base_retry(props: dict[str, Any]) -> int | None:
-    rules = props.get("job_rules")
-    value = rules.get("maxTaskRetryCount") if isinstance(rules, dict) else None
-    return int(value) if isinstance(value, (int, float)) else None
 
 
 def _complete_job_if_asked(props: dict[str, Any]) -> None:
@@ -219,14 +238,18 @@ def _outputs(props: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, An
     outs["task_ids"] = encode_ids(ids)
     outs["task_count"] = len(tasks)
     wait = props.get("wait")
-    outs.update(wait_for_tasks(connection(), props["job_id"], ids, wait, MAX_EXPORTED_EXIT_CODES)
+    outs.update(wait_for_tasks(connection(), props["job_id"], ids, wait, MAX_EXPORTED_EXIT_CODES,
+                               f"BatchTaskCollection {props.get('name')!r}")
                 if isinstance(wait, dict) else {"counts": None, "exit_codes": None, "failures": None,
                                                 "stdout_tail": None, "stderr_tail": None})
     return outs
 
 
 class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
-    """Many tasks of one job: `tasks=[task create bodies]` or `factory=ParametricSweep(...)`/`PerItem(...)`."""
+    """Many tasks of one job: `tasks=[task create bodies]` or `factory=ParametricSweep(...)`/`PerItem(...)`.
+
+    Name its job with `job=job`, `job_id=job.job_id` or `job_id="id"`, as for BatchTask.
+    """
 
     task_count: pulumi.Output[int]
     counts: pulumi.Output[dict[str, int] | None]
@@ -234,26 +257,23 @@ class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
     failures: pulumi.Output[list[dict[str, Any]] | None]
 
     def __init__(self, name: str, job_id: pulumi.Input[str] | None = None,
-                 tasks: list[dict[str, Any]] | None = None, factory: TaskFactory | None = None,
+                 tasks: Sequence[pulumi.Input[TaskSpec]] | None = None, factory: TaskFactory | None = None,
                  opts: pulumi.ResourceOptions | None = None, *, job: BatchJob | None = None,
-                 wait_for_completion: dict[str, Any] | None = None) -> None:
+                 wait_for_completion: WaitForCompletion | None = None) -> None:
         if (tasks is None) == (factory is None):
-            raise ValueError(f"BatchTaskCollection {name!r}: give exactly one of tasks= or factory=")
+            raise WiringError(f"BatchTaskCollection {name!r}: give exactly one of tasks= or factory=")
         bodies = factory.expand() if factory is not None else list(tasks or [])
-        if job is not None:
-            job_id = job_id if job_id is not None else job.known_id
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
+        wiring = wire_to_job(f"BatchTaskCollection {name!r}", job, job_id, opts)
         props = {
-            "name": name, "job_id": job_id, "wait": wait_for_completion,
+            "name": name, "job_id": wiring.job_id, "wait": wait_for_completion,
             "tasks": mark_secret_spec("task", encode_tasks(bodies) if is_plain(bodies)
                                       else pulumi.Output.from_input(bodies).apply(encode_tasks)),
-            "job_instance": job.instance_key if job is not None else None,
-            "job_rules": job.known_rules if job is not None else None,
+            "job_instance": wiring.job_instance, "job_rules": wiring.job_rules,
             "complete_job": job.defer_completion if job is not None else False,
             "task_ids": None, "task_count": None, "counts": None, "exit_codes": None, "failures": None,
             "stdout_tail": None, "stderr_tail": None,
         }
-        super().__init__(BatchTaskCollectionProvider(), name, props, opts)
+        super().__init__(_BatchTaskCollectionProvider(), name, props, wiring.opts)
 
     @property
     def task_ids(self) -> pulumi.Output[list[str]]:

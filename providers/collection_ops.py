@@ -10,7 +10,8 @@ from typing import Any
 from providers._base import ProviderFailure
 from providers.client import BatchClient
 from providers.errors import BatchError, NotFound, TransportError
-from providers.waiting import WaitRule, read_tails
+from providers.job_link import refusal_text
+from providers.waiting import Progress, WaitRule, count_line, read_tails
 
 # Service limits for one add-task-collection request (batch-api.md 2.5).
 MAX_TASKS_PER_REQUEST = 100
@@ -42,6 +43,8 @@ class TaskBatcher:
     def __init__(self, client: BatchClient, job_id: str) -> None:
         self.client = client
         self.job_id = job_id
+        # Ids of the tasks the service accepted from this batcher (a failed create deletes them again).
+        self.added: list[str] = []
 
     def add(self, tasks: list[dict[str, Any]]) -> None:
         """Add every task or raise naming the tasks that the service refused and why."""
@@ -82,13 +85,25 @@ class TaskBatcher:
             key = str(result.get("taskId", "")).lower()
             status, failure = result.get("status"), result.get("error") or {}
             if status == "success" or (failure.get("code") == "TaskExists" and resubmitted):
+                self.added.append(str(result.get("taskId")))
                 continue
             if status == "servererror" and key in by_id:
                 again.append(by_id[key])
             else:
-                message = (failure.get("message") or {}).get("value", "").split("\n")[0]
-                refused.append(f"{result.get('taskId')}: {failure.get('code')} {message}".strip())
+                refused.append(_refusal(result.get("taskId"), failure))
         return again, refused
+
+
+def _refusal(task_id: object, failure: dict[str, Any]) -> str:
+    """One refused task: as a check failure would name it (field and rule) when a job-dependent rule refused
+    it, else the service's code and first message line."""
+    values = {str(v.get("key")): str(v.get("value", "")) for v in failure.get("values") or []
+              if isinstance(v, dict)}
+    text = refusal_text(failure.get("code"), values, prefix=f"task {task_id}: spec")
+    if text is not None:
+        return text
+    message = (failure.get("message") or {}).get("value", "").split("\n")[0]
+    return f"{task_id}: {failure.get('code')} {message}".strip()
 
 
 def _in_parallel(work: Callable[[Any], object], items: Iterable[Any]) -> None:
@@ -115,15 +130,19 @@ def update_constraints(client: BatchClient, job_id: str, tasks: list[dict[str, A
 
 
 def wait_for_tasks(client: BatchClient, job_id: str, task_ids: list[str], wait: dict[str, Any],
-                   max_exit_codes: int) -> dict[str, Any]:
-    """Poll until every task of the collection completed; export counts, exit codes and failures."""
+                   max_exit_codes: int, label: str = "tasks") -> dict[str, Any]:
+    """Poll until every task of the collection completed, showing progress; export counts, exit codes and
+    failures."""
     rule = WaitRule.from_props(wait)
     wanted = {t.lower() for t in task_ids}
     deadline, delay = time.monotonic() + rule.timeout_seconds, 0.2
+    progress = Progress(label)
     while True:
         live = [t for t in client.list_tasks(job_id, select="id,state,executionInfo")
                 if str(t["id"]).lower() in wanted]
-        if len(live) == len(wanted) and all(t.get("state") == "completed" for t in live):
+        finished = len(live) == len(wanted) and all(t.get("state") == "completed" for t in live)
+        progress.show(count_line(_counts(live), len(wanted)), force=finished)
+        if finished:
             break
         if time.monotonic() >= deadline:
             done = sum(t.get("state") == "completed" for t in live)
@@ -132,6 +151,12 @@ def wait_for_tasks(client: BatchClient, job_id: str, task_ids: list[str], wait: 
         time.sleep(delay)
         delay = min(delay * 1.5, 5.0)
     return _summarise(client, job_id, live, rule, max_exit_codes)
+
+
+def _counts(live: list[dict[str, Any]]) -> dict[str, int]:
+    completed = [t for t in live if t.get("state") == "completed"]
+    failed = sum((t.get("executionInfo") or {}).get("result") == "failure" for t in completed)
+    return {"completed": len(completed), "failed": failed, "running": sum(t.get("state") == "running" for t in live)}
 
 
 def _summarise(client: BatchClient, job_id: str, live: list[dict[str, Any]], rule: WaitRule,

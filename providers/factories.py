@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from providers.specs import TaskSpec
 
 __all__ = ["FactoryError", "ParametricSweep", "PerItem", "TaskFactory", "with_merge_task"]
 
@@ -37,7 +39,7 @@ def _fill(template: Any, values: Mapping[str, Any], where: str = "template") -> 
 class TaskFactory:
     """Something that expands into task create bodies."""
 
-    def expand(self) -> list[dict[str, Any]]:
+    def expand(self) -> list[TaskSpec]:
         """The task bodies, in a fixed order."""
         raise NotImplementedError
 
@@ -53,7 +55,7 @@ class ParametricSweep(TaskFactory):
     template: Mapping[str, Any]
     dimensions: Mapping[str, range | Sequence[Any]]
 
-    def expand(self) -> list[dict[str, Any]]:
+    def expand(self) -> list[TaskSpec]:
         """Every combination, formatted into the template."""
         if "id" not in self.template:
             raise FactoryError("template.id: required (use placeholders, e.g. 'frame-{i:04d}')")
@@ -73,13 +75,13 @@ class PerItem(TaskFactory):
     items: Sequence[Any]
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def expand(self) -> list[dict[str, Any]]:
+    def expand(self) -> list[TaskSpec]:
         """One body per item, in list order."""
         return _unique([_fill(dict(self.template), {**self.extra, "item": item, "index": index})
                         for index, item in enumerate(self.items)])
 
 
-def _unique(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unique(tasks: list[dict[str, Any]]) -> list[TaskSpec]:
     seen: dict[str, int] = {}
     for index, task in enumerate(tasks):
         key = str(task.get("id", "")).lower()
@@ -87,10 +89,10 @@ def _unique(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise FactoryError(f"task id {task.get('id')!r} is produced twice (items {seen[key]} and {index}): "
                                "add a placeholder to template.id")
         seen[key] = index
-    return tasks
+    return cast(list[TaskSpec], tasks)
 
 
-def with_merge_task(tasks: Iterable[Mapping[str, Any]], merge: Mapping[str, Any]) -> list[dict[str, Any]]:
+def with_merge_task(tasks: Iterable[Mapping[str, Any]], merge: Mapping[str, Any]) -> list[TaskSpec]:
     """The tasks plus a merge task that depends on all of them.
 
     The job must be created with `usesTaskDependencies: true` (the service refuses dependsOn otherwise).

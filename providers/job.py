@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
-from providers import _base
+from providers import _base, job_link
 from providers._base import (
     BatchProvider,
     ProviderFailure,
@@ -22,7 +23,7 @@ from providers.diff import DiffPlan, diff_job
 from providers.policy import policy_failures
 from providers.schema import REPLACE, check_job, check_transition, rule_for
 from providers.secrets import mark_secret_spec
-from providers.specs import live_job_spec
+from providers.specs import JobSpec, WaitForCompletion, live_job_spec
 from providers.waiting import WaitRule, wait_for_job
 
 # How long a replace waits for the asynchronous job delete to finish (batch-api.md 2.5).
@@ -30,7 +31,7 @@ DELETE_TIMEOUT_SECONDS = 300.0
 DISABLE_TIMEOUT_SECONDS = 120.0
 
 
-class BatchJobProvider(BatchProvider):
+class _BatchJobProvider(BatchProvider):
     """Create, diff against live, PATCH in place or replace, refresh and delete one Batch job."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -50,22 +51,26 @@ class BatchJobProvider(BatchProvider):
         return CheckResult({**news, "spec": spec}, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare the desired spec with the LIVE job and say, per field, update or replace and why."""
+        """Compare the desired spec with the LIVE job and say, per field, update or replace and why. A field not
+        known yet (preview) counts as changed: it may replace the job if its change rule is replace."""
         spec = news.get("spec")
-        if not isinstance(spec, dict) or contains_unknown(spec):
-            return DiffResult(changes=None)
+        if not isinstance(spec, dict):
+            announce(f"BatchJob {id_!r}", ["+- spec: known after apply; the job may be replaced"])
+            job_link.JOB_PLANS.record(id_, job_link.REPLACE)
+            return DiffResult(changes=True, replaces=["spec"], delete_before_replace=True)
         plan = _plan(id_, spec)
-        announce(f"BatchJob {spec['id']!r}", plan.describe())
+        announce(f"BatchJob {id_!r}", plan.describe())
         if plan.refused:
             raise ProviderFailure("; ".join(change.reason for change in plan.refused))
-        options_changed = _options(olds) != _options(news)
+        changes = plan.has_changes or plan.gone or _options(olds) != _options(news)
         replaces = ["spec"] if plan.gone else plan.replaces
-        return DiffResult(changes=plan.has_changes or plan.gone or options_changed, replaces=replaces,
-                          delete_before_replace=True)
+        job_link.JOB_PLANS.record(id_, job_link.REPLACE if replaces else job_link.UPDATE if changes else job_link.SAME)
+        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
         body = _creation_body(props)
+        job_link.LIVE_JOB_RULES.forget(body["id"])
         if not props.get("adopt"):
             post_tolerating_duplicate(lambda: connection().create_job(body))
         live = _adoptable(body)
@@ -75,6 +80,7 @@ class BatchJobProvider(BatchProvider):
         """PATCH only the changed updatable fields; a pool change goes disable → PATCH → enable."""
         spec = news["spec"]
         client = connection()
+        job_link.LIVE_JOB_RULES.forget(id_)
         live = client.get_job(id_)
         if live is None:
             raise ProviderFailure(f"updating job {id_!r}: it no longer exists; run `pulumi refresh` or `up` again")
@@ -93,6 +99,7 @@ class BatchJobProvider(BatchProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE and wait until the job is really gone, so a replace can reuse the id."""
         client = connection()
+        job_link.LIVE_JOB_RULES.forget(id_)
         client.delete_job(id_)
         client.wait_job_deleted(id_, DELETE_TIMEOUT_SECONDS)
 
@@ -105,6 +112,10 @@ class BatchJobProvider(BatchProvider):
         spec = old_spec if not diff_job(old_spec, live).has_changes else live_job_spec(live)
         outs = _outputs({**public(props), "spec": spec}, live)
         return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
+
+
+# The name states written before the provider classes became private pickled; kept so they still load.
+BatchJobProvider = _BatchJobProvider
 
 
 def _creation_body(props: dict[str, Any]) -> dict[str, Any]:
@@ -187,20 +198,50 @@ class BatchJob(Resource, module="batch", name="Job"):
     task_counts: pulumi.Output[dict[str, int] | None]
     spec: pulumi.Output[dict[str, Any]]
 
-    def __init__(self, name: str, spec: dict[str, Any] | pulumi.Input[dict[str, Any]],
-                 opts: pulumi.ResourceOptions | None = None, *, adopt: bool = False,
-                 defer_completion: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, spec: pulumi.Input[JobSpec], opts: pulumi.ResourceOptions | None = None, *,
+                 adopt: bool = False, defer_completion: bool = False,
+                 wait_for_completion: WaitForCompletion | None = None) -> None:
         props = {
             "spec": mark_secret_spec("job", spec), "adopt": adopt, "defer_completion": defer_completion,
             "wait": wait_for_completion, "job_id": None, "state": None, "etag": None, "pool_id": None,
             "url": None, "creation_time": None, "terminate_reason": None, "task_counts": None,
         }
-        super().__init__(BatchJobProvider(), name, props, opts)
-        # Known while the program runs, so tasks need not wait for (possibly unknown) outputs in preview.
+        super().__init__(_BatchJobProvider(), name, props, opts)
+        # Known while the program runs, so tasks wired with job= need not wait for outputs that are unknown
+        # at preview whenever the job has a pending change.
         plain = cast(dict[str, Any], spec) if is_plain(spec) else None
-        self.known_id: pulumi.Input[str] = plain["id"] if plain else self.job_id
-        self.known_rules: pulumi.Input[dict[str, Any]] = job_rules(plain) if plain else self.spec.apply(job_rules)
-        self.instance_key: pulumi.Input[str] = (replace_fingerprint(plain) if plain else self.creation_time)
+        self._known_id: pulumi.Input[str] = plain["id"] if plain else self.job_id
+        self._known_rules: pulumi.Input[dict[str, Any]] = (job_rules(plain) if plain
+                                                           else self.spec.apply(job_rules))
+        self._instance_key: pulumi.Input[str] = replace_fingerprint(plain) if plain else self.creation_time
+
+
+class WiringError(ValueError):
+    """Raised while the program runs when a task or collection is not given its job (job= or job_id=)."""
+
+
+@dataclass(frozen=True)
+class JobWiring:
+    """The inputs that tie a task or collection to its job, and the options that order it after the job."""
+
+    job_id: pulumi.Input[str]
+    job_instance: pulumi.Input[str] | None
+    job_rules: pulumi.Input[dict[str, Any]] | None
+    opts: pulumi.ResourceOptions | None
+
+
+def wire_to_job(owner: str, job: BatchJob | None, job_id: pulumi.Input[str] | None,
+                opts: pulumi.ResourceOptions | None) -> JobWiring:
+    """job=: the job's id, rules and replace fingerprint as known while the program runs, and the task
+    deleted with the job. job_id= (a literal, or an Output such as job.job_id): the id only; the job's rules
+    are read from the live job at preview, and an Output orders the task after the job by itself."""
+    if job is None:
+        if job_id is None:
+            raise WiringError(f"{owner}: give job=<BatchJob> or job_id=<the id of its job>")
+        return JobWiring(job_id, None, None, opts)
+    merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
+    return JobWiring(job_id if job_id is not None else job._known_id, job._instance_key, job._known_rules,
+                     merged)
 
 
 def is_plain(value: Any) -> bool:

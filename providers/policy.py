@@ -21,6 +21,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from providers import _base
+from providers.schema_model import is_unknown
 
 __all__ = ["POLICY_CONFIG_KEY", "POLICY_ENV", "RULES", "load_policy", "policy_failures"]
 
@@ -52,7 +53,7 @@ def _walk(value: Any, path: list[str]) -> Iterator[Leaf]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _walk(item, [*path[:-1], f"{path[-1]}[{index}]"] if path else [f"[{index}]"])
-    else:
+    elif not is_unknown(value):  # an unknown (preview) value is judged once it is known
         yield ".".join(path), value
 
 
@@ -61,7 +62,9 @@ def _leaves(spec: dict[str, Any], suffix: str) -> list[Leaf]:
 
 
 def _require_max_wall_clock_time(kind: str, spec: dict[str, Any], setting: Any) -> list[str]:
-    if kind != "job" or setting is not True or (spec.get("constraints") or {}).get("maxWallClockTime"):
+    constraints = spec.get("constraints") or {}
+    if kind != "job" or setting is not True or not isinstance(constraints, dict) \
+            or constraints.get("maxWallClockTime"):
         return []
     return ["spec.constraints.maxWallClockTime is not set; this stack requires every job to have one"]
 
@@ -84,7 +87,7 @@ def _allowed_vm_sizes(kind: str, spec: dict[str, Any], setting: Any) -> list[str
 def _priority_range(kind: str, spec: dict[str, Any], setting: Any) -> list[str]:
     low, high = setting
     priority = spec.get("priority", 0)
-    if kind != "job" or (isinstance(priority, int) and low <= priority <= high):
+    if kind != "job" or is_unknown(priority) or (isinstance(priority, int) and low <= priority <= high):
         return []
     return [f"spec.priority is {priority!r}; this stack allows {low} to {high}"]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from providers.schema_model import Problem, join
+from providers.schema_model import Problem, is_unknown, join
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def multi_instance_slots(value: dict[str, Any], path: str, ctx: CheckContext, pr
 def depends_on_needs_task_dependencies(value: dict[str, Any], path: str, ctx: CheckContext,
                                        problems: list[Problem]) -> None:
     """3.4: dependsOn needs a job created with usesTaskDependencies (else TaskDependenciesNotSpecifiedOnJob)."""
-    if ctx.job is None or value.get("dependsOn") is None:
+    if ctx.job is None or value.get("dependsOn") is None or is_unknown(ctx.job.get("usesTaskDependencies")):
         return
     if ctx.job.get("usesTaskDependencies") is not True:
         problems.append(Problem(join(path, "dependsOn"), "cross-field:depends-on-needs-task-dependencies",
@@ -115,7 +115,8 @@ def _job_actions(exit_conditions: object) -> list[str]:
 def job_action_needs_exit_options(value: dict[str, Any], path: str, ctx: CheckContext,
                                   problems: list[Problem]) -> None:
     """3.6: a jobAction is refused (400) unless the job's onTaskFailure is performexitoptionsjobaction."""
-    if ctx.job is None or _lower(ctx.job.get("onTaskFailure")) == "performexitoptionsjobaction":
+    on_failure = ctx.job.get("onTaskFailure") if ctx.job is not None else None
+    if ctx.job is None or is_unknown(on_failure) or _lower(on_failure) == "performexitoptionsjobaction":
         return
     for relative in _job_actions(value.get("exitConditions")):
         problems.append(Problem(join(path, f"exitConditions.{relative}"), "cross-field:job-action-needs-exit-options",
@@ -139,7 +140,7 @@ def _container_pool(job: dict[str, Any] | None) -> bool | None:
     auto = pool_info.get("autoPoolSpecification") if isinstance(pool_info, dict) else None
     pool = auto.get("pool") if isinstance(auto, dict) else None
     vm = pool.get("virtualMachineConfiguration") if isinstance(pool, dict) else None
-    if not isinstance(vm, dict):
+    if not isinstance(vm, dict) or is_unknown(vm.get("containerConfiguration")):
         return None
     return vm.get("containerConfiguration") is not None
 

@@ -1,16 +1,19 @@
 """Typed shapes of the REST create bodies (for editors), and the live read model cut back to them.
 
 The bodies stay plain dicts in camelCase so any documented example pastes in unchanged; these TypedDicts only
-help editors and type checkers. The full field list, limits and change rules live in `providers/schema.py`.
+help editors and type checkers. Scalar fields take a `pulumi.Input`, so a value from another resource's
+output fits where a literal does. The full field list, limits and change rules live in `providers/schema.py`.
 """
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from pulumi import Input
+
 __all__ = [
     "EnvironmentSetting", "ExitConditions", "ExitOptions", "JobConstraints", "JobManagerTask",
-    "JobPreparationTask", "JobReleaseTask", "JobSpec", "MetadataItem", "PoolInfo", "ResourceFile",
-    "TaskConstraints", "TaskContainerSettings", "TaskDependencies", "TaskSpec", "UserIdentity",
+    "JobPreparationTask", "JobReleaseTask", "JobScheduleSpec", "JobSpec", "MetadataItem", "PoolInfo", "ResourceFile", "Schedule",
+    "TaskConstraints", "TaskContainerSettings", "TaskDependencies", "TaskSpec", "UserIdentity", "WaitForCompletion",
     "live_job_spec", "live_task_spec",
 ]
 
@@ -18,73 +21,73 @@ __all__ = [
 class EnvironmentSetting(TypedDict, total=False):
     """`{name, value}`; the task's value wins over the job's `commonEnvironmentSettings`."""
 
-    name: str
-    value: str
+    name: Input[str]
+    value: Input[str]
 
 
 class MetadataItem(TypedDict):
     """Opaque name/value pair."""
 
-    name: str
-    value: str
+    name: Input[str]
+    value: Input[str]
 
 
 class ResourceFile(TypedDict, total=False):
     """Exactly one of autoStorageContainerName / storageContainerUrl / httpUrl."""
 
-    autoStorageContainerName: str
-    storageContainerUrl: str
-    httpUrl: str
-    blobPrefix: str
-    filePath: str
-    fileMode: str
+    autoStorageContainerName: Input[str]
+    storageContainerUrl: Input[str]
+    httpUrl: Input[str]
+    blobPrefix: Input[str]
+    filePath: Input[str]
+    fileMode: Input[str]
     identityReference: dict[str, str]
 
 
 class TaskConstraints(TypedDict, total=False):
     """Durations are ISO 8601 (`PT1H`)."""
 
-    maxWallClockTime: str
-    retentionTime: str
-    maxTaskRetryCount: int
+    maxWallClockTime: Input[str]
+    retentionTime: Input[str]
+    maxTaskRetryCount: Input[int]
 
 
 class JobConstraints(TypedDict, total=False):
     """`maxWallClockTime` counts from job creation."""
 
-    maxWallClockTime: str
-    maxTaskRetryCount: int
+    maxWallClockTime: Input[str]
+    maxTaskRetryCount: Input[int]
 
 
 class AutoUser(TypedDict, total=False):
     """The auto user a task runs as."""
 
-    scope: Literal["task", "pool"]
-    elevationLevel: Literal["nonadmin", "admin"]
+    scope: Input[Literal["task", "pool"]]
+    elevationLevel: Input[Literal["nonadmin", "admin"]]
 
 
 class UserIdentity(TypedDict, total=False):
     """Exactly one of username / autoUser."""
 
-    username: str
+    username: Input[str]
     autoUser: AutoUser
 
 
 class TaskContainerSettings(TypedDict, total=False):
     """Run the task in a container (the pool must have a container configuration)."""
 
-    imageName: str
-    containerRunOptions: str
+    imageName: Input[str]
+    containerRunOptions: Input[str]
     registry: dict[str, Any]
-    workingDirectory: Literal["taskWorkingDirectory", "containerImageDefault"]
+    workingDirectory: Input[Literal["taskWorkingDirectory", "containerImageDefault"]]
     containerHostBatchBindMounts: list[dict[str, Any]]
 
 
 class ExitOptions(TypedDict, total=False):
     """What a matching exit does to the job and to dependent tasks."""
 
-    jobAction: Literal["none", "disable", "terminate"]
-    dependencyAction: Literal["satisfy", "block"]
+    jobAction: Input[Literal["none", "disable", "terminate"]]
+    dependencyAction: Input[Literal["satisfy", "block"]]
 
 
 class ExitConditions(TypedDict, total=False):
@@ -114,62 +117,62 @@ class _TaskCommon(TypedDict, total=False):
 class JobManagerTask(_TaskCommon, total=False):
     """Runs first and, by default, ends the job when it completes."""
 
-    id: str
-    displayName: str
-    commandLine: str
+    id: Input[str]
+    displayName: Input[str]
+    commandLine: Input[str]
     outputFiles: list[dict[str, Any]]
     constraints: TaskConstraints
-    requiredSlots: int
-    killJobOnCompletion: bool
-    runExclusive: bool
+    requiredSlots: Input[int]
+    killJobOnCompletion: Input[bool]
+    runExclusive: Input[bool]
     applicationPackageReferences: list[dict[str, str]]
-    allowLowPriorityNode: bool
+    allowLowPriorityNode: Input[bool]
     authenticationTokenSettings: dict[str, Any]
 
 
 class JobPreparationTask(_TaskCommon, total=False):
     """Runs once per node before the job's tasks there."""
 
-    id: str
-    commandLine: str
+    id: Input[str]
+    commandLine: Input[str]
     constraints: TaskConstraints
-    waitForSuccess: bool
-    rerunOnNodeRebootAfterSuccess: bool
+    waitForSuccess: Input[bool]
+    rerunOnNodeRebootAfterSuccess: Input[bool]
 
 
 class JobReleaseTask(_TaskCommon, total=False):
     """Runs on each node where the preparation task ran, when the job ends."""
 
-    id: str
-    commandLine: str
-    maxWallClockTime: str
-    retentionTime: str
+    id: Input[str]
+    commandLine: Input[str]
+    maxWallClockTime: Input[str]
+    retentionTime: Input[str]
 
 
 class PoolInfo(TypedDict, total=False):
     """Exactly one of poolId / autoPoolSpecification."""
 
-    poolId: str
+    poolId: Input[str]
     autoPoolSpecification: dict[str, Any]
 
 
 class JobSpec(TypedDict, total=False):
     """Body of POST /jobs (BatchJobCreateOptions, api-version 2025-06-01)."""
 
-    id: str
-    displayName: str
-    usesTaskDependencies: bool
-    priority: int
-    allowTaskPreemption: bool
-    maxParallelTasks: int
+    id: Input[str]
+    displayName: Input[str]
+    usesTaskDependencies: Input[bool]
+    priority: Input[int]
+    allowTaskPreemption: Input[bool]
+    maxParallelTasks: Input[int]
     constraints: JobConstraints
     jobManagerTask: JobManagerTask
     jobPreparationTask: JobPreparationTask
     jobReleaseTask: JobReleaseTask
     commonEnvironmentSettings: list[EnvironmentSetting]
     poolInfo: PoolInfo
-    onAllTasksComplete: Literal["noaction", "terminatejob"]
-    onTaskFailure: Literal["noaction", "performexitoptionsjobaction"]
+    onAllTasksComplete: Input[Literal["noaction", "terminatejob"]]
+    onTaskFailure: Input[Literal["noaction", "performexitoptionsjobaction"]]
     networkConfiguration: dict[str, Any]
     metadata: list[MetadataItem]
 
@@ -177,9 +180,9 @@ class JobSpec(TypedDict, total=False):
 class TaskSpec(TypedDict, total=False):
     """Body of POST /jobs/{jobId}/tasks (BatchTaskCreateOptions, api-version 2025-06-01)."""
 
-    id: str
-    displayName: str
-    commandLine: str
+    id: Input[str]
+    displayName: Input[str]
+    commandLine: Input[str]
     exitConditions: ExitConditions
     containerSettings: TaskContainerSettings
     resourceFiles: list[ResourceFile]
@@ -187,12 +190,38 @@ class TaskSpec(TypedDict, total=False):
     environmentSettings: list[EnvironmentSetting]
     affinityInfo: dict[str, str]
     constraints: TaskConstraints
-    requiredSlots: int
+    requiredSlots: Input[int]
     userIdentity: UserIdentity
     multiInstanceSettings: dict[str, Any]
     dependsOn: TaskDependencies
     applicationPackageReferences: list[dict[str, str]]
     authenticationTokenSettings: dict[str, Any]
+
+
+class Schedule(TypedDict, total=False):
+    """When a job schedule creates jobs (durations ISO 8601, times ISO 8601 UTC)."""
+
+    doNotRunUntil: Input[str]
+    doNotRunAfter: Input[str]
+    startWindow: Input[str]
+    recurrenceInterval: Input[str]
+
+
+class JobScheduleSpec(TypedDict, total=False):
+    """Body of POST /jobschedules (BatchJobScheduleCreateOptions, api-version 2025-06-01)."""
+
+    id: Input[str]
+    displayName: Input[str]
+    schedule: Schedule
+    jobSpecification: dict[str, Any]
+    metadata: list[MetadataItem]
+
+
+class WaitForCompletion(TypedDict, total=False):
+    """`wait_for_completion=`: `up` returns when the work has ended, and fails when it failed."""
+
+    timeout: str  # ISO 8601 duration, default PT30M
+    success: Literal["exitCodeZero", "completed"]  # default exitCodeZero: any failed task fails the `up`
 
 
 def live_job_spec(live: dict[str, Any]) -> dict[str, Any]:

@@ -6,56 +6,58 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
-from providers import _base
+from providers import _base, job_link
 from providers._base import (
     BatchProvider,
     ProviderFailure,
     announce,
     connection,
-    contains_unknown,
     post_tolerating_duplicate,
     public,
 )
 from providers.diff import DiffPlan, diff_task
-from providers.errors import Conflict, NotFound
-from providers.job import BatchJob
+from providers.errors import BatchError, Conflict, NotFound
+from providers.job import BatchJob, wire_to_job
 from providers.live_tasks import LIVE_TASKS
 from providers.policy import policy_failures
 from providers.schema import check_task
+from providers.schema_model import is_unknown
 from providers.secrets import mark_secret_spec
-from providers.specs import live_task_spec
+from providers.specs import TaskSpec, WaitForCompletion, live_task_spec
 from providers.waiting import WaitRule, read_tails, task_outcome, wait_for_task
 
-# Inputs that change what the resource is without being part of the REST body.
-_IDENTITY_KEYS = ("job_id", "job_instance")
 
-
-class BatchTaskProvider(BatchProvider):
+class _BatchTaskProvider(BatchProvider):
     """Create, diff against live, update constraints in place or replace, refresh and delete one task."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate the task body (and, when the job is known, the cross-field rules) before sending anything."""
+        """Validate what is known of the task body, and the cross-resource rules when the job is known (from
+        job=, or the live job for job_id=); unknown values are checked once they are known."""
         spec = _base.checkable_spec(news, "task", "task")
         if isinstance(spec, CheckResult):
             return spec
-        rules = news.get("job_rules")
-        job = rules if isinstance(rules, dict) and not contains_unknown(rules) else None
-        failures = _base.failures_from(check_task(spec, job))
+        failures = _base.failures_from(check_task(spec, job_link.job_rules_of(connection, news)))
         failures += policy_failures("task", spec)
-        if not isinstance(news.get("job_id"), str) or not news.get("job_id"):
-            failures.append(pulumi.dynamic.CheckFailure("", "job_id: required (the id of the task's job)"))
+        problem = job_link.job_id_problem(news.get("job_id"))
+        if problem is not None:
+            failures.append(pulumi.dynamic.CheckFailure("", problem))
         return CheckResult({**news, "spec": spec}, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare with the LIVE task: constraints update in place, anything else replaces (batch-api.md 4.2)."""
-        moved = [k for k in _IDENTITY_KEYS if _identity_changed(olds.get(k), news.get(k))]
-        if moved:
-            return DiffResult(changes=True, replaces=moved, delete_before_replace=True)
+        """Compare with the LIVE task: constraints update in place, anything else replaces (batch-api.md 4.2).
+        A value not known yet is a change that may replace (known after the job's or another output's step)."""
+        job_id = job_link.current_job_id(olds, news)
         spec = news.get("spec")
-        if not isinstance(spec, dict) or contains_unknown(spec) or contains_unknown(news.get("job_id")):
-            return DiffResult(changes=None)
-        plan = _plan(news["job_id"], spec, news)
-        announce(f"BatchTask {news['job_id']}/{spec['id']}", plan.describe())
+        label = f"BatchTask {job_id}/{_task_id(spec, olds)}"
+        moved = job_link.moved_keys(olds, news)
+        if moved:
+            announce(label, ["+- the job is replaced or another job is named: the task is created again in it"])
+            return DiffResult(changes=True, replaces=moved, delete_before_replace=True)
+        if not isinstance(spec, dict) or is_unknown(spec.get("id")):
+            announce(label, ["+- spec: known after apply; the task may be replaced"])
+            return DiffResult(changes=True, replaces=["spec"], delete_before_replace=True)
+        plan = _plan(job_id, spec, {**news, "job_id": job_id})
+        announce(label, plan.describe())
         options_changed = _options(olds) != _options(news)
         replaces = ["spec"] if plan.gone else plan.replaces
         return DiffResult(changes=plan.has_changes or plan.gone or options_changed, replaces=replaces,
@@ -65,7 +67,10 @@ class BatchTaskProvider(BatchProvider):
         """POST the task; adopt an identical existing one (adopt=True, or a retried create that met TaskExists)."""
         job_id, spec = props["job_id"], props["spec"]
         if not props.get("adopt"):
-            post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
+            try:
+                post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
+            except BatchError as error:
+                raise _refused(job_id, spec, error) from None
         live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props))
         return CreateResult(f"{job_id}/{spec['id']}", _outputs(props, live))
 
@@ -106,19 +111,23 @@ class BatchTaskProvider(BatchProvider):
         return ReadResult(id_, outs, inputs={**inputs, "spec": spec})
 
 
-def _identity_changed(old: Any, new: Any) -> bool:
-    if isinstance(new, str) and new == pulumi.runtime.rpc.UNKNOWN:
-        return old is not None  # the job is being replaced: its new instance is not known until it exists
-    if isinstance(old, str) and isinstance(new, str):
-        return not _base.same_id(old, new)
-    return bool(old != new)
+# The name states written before the provider classes became private pickled; kept so they still load.
+BatchTaskProvider = _BatchTaskProvider
 
 
-def _job_retry_default(props: dict[str, Any]) -> int | None:
-    rules = props.get("job_rules")
-    if isinstance(rules, dict) and isinstance(rules.get("maxTaskRetryCount"), (int, float)):
-        return int(rules["maxTaskRetryCount"])
-    return None
+def _task_id(spec: Any, olds: dict[str, Any]) -> str:
+    if isinstance(spec, dict) and isinstance(spec.get("id"), str):
+        return str(spec["id"])
+    old_spec = olds.get("spec")
+    return str(old_spec.get("id")) if isinstance(old_spec, dict) else "?"
+
+
+def _refused(job_id: str, spec: dict[str, Any], error: BatchError) -> Exception:
+    """The create's error; a refusal by a job-dependent rule says the field and the rule, like check does."""
+    text = job_link.refusal_text(error.code, error.values)
+    if text is None:
+        return error
+    return ProviderFailure(f"creating task {job_id}/{spec['id']}: {text}")
 
 
 def _plan(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> DiffPlan:
@@ -127,7 +136,8 @@ def _plan(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> DiffPlan:
 
 
 def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict[str, Any]) -> DiffPlan:
-    return diff_task(spec, live, job_max_task_retry_count=_job_retry_default(props))
+    rules = job_link.job_rules_of(connection, props)
+    return diff_task(spec, live, job_max_task_retry_count=job_link.inherited_retry_count(rules))
 
 
 def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +181,11 @@ def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
 
 
 class BatchTask(Resource, module="batch", name="Task"):
-    """A task of a Batch job; `spec` is the REST task create body (camelCase), e.g. any documented example."""
+    """A task of a Batch job; `spec` is the REST task create body (camelCase), e.g. any documented example.
+
+    Name its job with `job=job` (a BatchJob of this program), `job_id=job.job_id`, or `job_id="id"` (a job
+    this stack does not manage); all three behave alike through updates, replaces and drift.
+    """
 
     task_id: pulumi.Output[str]
     job_id: pulumi.Output[str]
@@ -183,18 +197,14 @@ class BatchTask(Resource, module="batch", name="Task"):
     stdout_tail: pulumi.Output[str | None]
     stderr_tail: pulumi.Output[str | None]
 
-    def __init__(self, name: str, job_id: pulumi.Input[str] | None = None,
-                 spec: dict[str, Any] | pulumi.Input[dict[str, Any]] | None = None,
+    def __init__(self, name: str, job_id: pulumi.Input[str] | None = None, spec: pulumi.Input[TaskSpec] | None = None,
                  opts: pulumi.ResourceOptions | None = None, *, job: BatchJob | None = None,
-                 adopt: bool = False, wait_for_completion: dict[str, Any] | None = None) -> None:
-        if job is not None:
-            job_id = job_id if job_id is not None else job.known_id
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[job], deleted_with=job))
+                 adopt: bool = False, wait_for_completion: WaitForCompletion | None = None) -> None:
+        wiring = wire_to_job(f"BatchTask {name!r}", job, job_id, opts)
         props = {
-            "job_id": job_id, "spec": mark_secret_spec("task", spec), "adopt": adopt, "wait": wait_for_completion,
-            "job_instance": job.instance_key if job is not None else None,
-            "job_rules": job.known_rules if job is not None else None,
+            "job_id": wiring.job_id, "spec": mark_secret_spec("task", spec), "adopt": adopt,
+            "wait": wait_for_completion, "job_instance": wiring.job_instance, "job_rules": wiring.job_rules,
             "task_id": None, "state": None, "etag": None, "url": None, "exit_code": None, "result": None,
             "failure_info": None, "retry_count": None, "stdout_tail": None, "stderr_tail": None,
         }
-        super().__init__(BatchTaskProvider(), name, props, opts)
+        super().__init__(_BatchTaskProvider(), name, props, wiring.opts)

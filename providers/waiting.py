@@ -7,13 +7,42 @@ from typing import Any
 
 import isodate
 
-from providers._base import ProviderFailure
+from providers._base import ProviderFailure, announce
 from providers.client import BatchClient
 from providers.errors import BatchError
 
 # How much of stdout.txt / stderr.txt a waited task exports.
 TAIL_BYTES = 2048
 _POLL_START, _POLL_MAX = 0.2, 5.0
+# How often a wait says where it stands: the first poll at least this long after the last line shows the next.
+# Polls are at most _POLL_MAX apart, so lines come at least every 9 s. Lines the provider host writes to
+# stderr reach the engine's output while it runs (tests/e2e/test_wait_progress.py, through the real engine).
+PROGRESS_SECONDS = 4.0
+
+
+class Progress:
+    """Progress lines of one wait: the first at once, then at most one per PROGRESS_SECONDS, the last forced."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        """True when a line would be shown now (callers skip the work of a line that would not be)."""
+        return time.monotonic() - self._last >= PROGRESS_SECONDS
+
+    def show(self, text: str, force: bool = False) -> None:
+        """Show `text` if a line is due (or `force`)."""
+        if force or self.due():
+            announce(self.label, [text])
+            self._last = time.monotonic()
+
+
+def count_line(counts: dict[str, int], total: int | None = None) -> str:
+    """`412/10000 completed, 3 failed, 1 running` from task counts (total: all tasks when not given)."""
+    completed = int(counts.get("completed", 0))
+    whole = total if total is not None else completed + int(counts.get("active", 0)) + int(counts.get("running", 0))
+    return f"{completed}/{whole} completed, {int(counts.get('failed', 0))} failed, {int(counts.get('running', 0))} running"
 
 
 @dataclass(frozen=True)
@@ -51,15 +80,20 @@ def _poll_until(deadline: float, what: str, probe: Any) -> Any:
 
 def wait_for_task(client: BatchClient, job_id: str, task_id: str, rule: WaitRule) -> dict[str, Any]:
     """Poll the task until it completed; raise with the task id and the reason when it failed."""
-    deadline = time.monotonic() + rule.timeout_seconds
+    started = time.monotonic()
+    deadline = started + rule.timeout_seconds
+    progress = Progress(f"BatchTask {job_id}/{task_id}")
 
     def probe() -> dict[str, Any] | None:
         live = client.get_task(job_id, task_id)
         if live is None:
             raise ProviderFailure(f"waiting for task {job_id}/{task_id}: it disappeared")
+        progress.show(f"waiting: {live.get('state')} after {time.monotonic() - started:.0f} s")
         return live if live.get("state") == "completed" else None
 
     live: dict[str, Any] = _poll_until(deadline, f"waiting for task {job_id}/{task_id}", probe)
+    info = live.get("executionInfo") or {}
+    progress.show(f"completed: {info.get('result')}, exit code {info.get('exitCode')}", force=True)
     live["_tails"] = read_tails(client, job_id, task_id)
     if rule.success == "exitCodeZero" and (live.get("executionInfo") or {}).get("result") != "success":
         raise ProviderFailure(failure_text(job_id, live))
@@ -106,15 +140,21 @@ def task_outcome(live: dict[str, Any], wait: Any) -> dict[str, Any]:
 def wait_for_job(client: BatchClient, job_id: str, rule: WaitRule) -> dict[str, Any]:
     """Poll the job until it completed; export its task counts; raise when tasks failed (exitCodeZero)."""
     deadline = time.monotonic() + rule.timeout_seconds
+    progress = Progress(f"BatchJob {job_id!r}")
 
     def probe() -> dict[str, Any] | None:
         live = client.get_job(job_id)
         if live is None:
             raise ProviderFailure(f"waiting for job {job_id!r}: it disappeared")
-        return live if live.get("state") == "completed" else None
+        if live.get("state") == "completed":
+            return live
+        if progress.due():
+            progress.show(f"{live.get('state')}: " + count_line(client.get_task_counts(job_id).get("taskCounts") or {}))
+        return None
 
     live: dict[str, Any] = _poll_until(deadline, f"waiting for job {job_id!r}", probe)
     counts = client.get_task_counts(job_id).get("taskCounts") or {}
+    progress.show("completed: " + count_line(counts), force=True)
     live["_taskCounts"] = counts
     reason = (live.get("executionInfo") or {}).get("terminateReason")
     if rule.success == "exitCodeZero" and (counts.get("failed") or reason == "TaskFailed"):

@@ -9,7 +9,7 @@ from providers.collection import BatchTaskCollectionProvider, encode_tasks
 
 
 def _check(tasks: list[dict[str, object]]) -> tuple[list[dict[str, object]], list[str]]:
-    result = BatchTaskCollectionProvider().check({}, {"tasks": encode_tasks(tasks), "job_rules": None})
+    result = BatchTaskCollectionProvider().check({}, {"tasks": encode_tasks(tasks), "job_id": "j", "job_rules": {}})
     return json.loads(result.inputs["tasks"]), [f.reason for f in result.failures]
 
 
