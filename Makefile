@@ -61,7 +61,7 @@ bench: install toolchain
 
 lint: install
 	$(VENV)/bin/ruff check providers batch_service deploy toolchain/langhost tests benchmarks
-	$(VENV)/bin/mypy providers deploy toolchain/langhost
+	$(VENV)/bin/mypy providers deploy batch_service toolchain/langhost
 
 clean:
 	rm -rf .state .pulumi-home .data
