@@ -83,6 +83,7 @@ def test_pull_requests_run_make_test(workflow: dict[Any, Any]) -> None:
     job = workflow["jobs"]["test"]
     assert "github.event_name == 'pull_request'" in job["if"]
     assert "make test" in run_lines(job)
+    assert "make lint" in run_lines(job)
 
 
 @pytest.mark.parametrize(("job_name", "events", "commands"), [
