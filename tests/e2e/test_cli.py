@@ -69,7 +69,10 @@ def test_up_preview_drift_repair_outputs_and_destroy_with_the_bare_cli(
     drift = cli.run("preview", "--refresh", "--expect-no-changes", check=False)
     assert drift.returncode != 0
     assert "priority" in drift.stdout and "1 to update" in drift.stdout
-    said += [drift.stdout, cli.run("up", "--yes").stdout]
+    refreshed = cli.run("refresh", "--yes").stdout  # the state takes the live priority...
+    assert "1 updated" in refreshed
+    assert "1 to update" in cli.run("preview").stdout  # ...which the program still wants changed back
+    said += [drift.stdout, refreshed, cli.run("up", "--yes").stdout]
     assert sdk.get_job("cli-job").priority == 1
     said.append(cli.run("preview", "--refresh", "--expect-no-changes").stdout)
 
