@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,32 @@ def test_loading_the_stubs_leaves_the_real_sdk_importable_in_the_same_process() 
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.split() == ["CustomResource", "True"]
+
+
+def test_pulumi_install_creates_the_projects_virtualenv_and_installs_its_requirements(tmp_path: Path) -> None:
+    from tests.support.cli import Cli
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(
+        "name: install-test\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: venv\n")
+    (project / "__main__.py").write_text("import pulumi\n")
+    wheel_dir = tmp_path / "wheels"  # a local wheel: nothing is fetched from an index
+    wheel_dir.mkdir()
+    with zipfile.ZipFile(wheel_dir / "localdep-1.0-py3-none-any.whl", "w") as wheel:
+        files = {"localdep/__init__.py": "VALUE = 42\n",
+                 "localdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: localdep\nVersion: 1.0\n",
+                 "localdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                                 "Tag: py3-none-any\n"}
+        files["localdep-1.0.dist-info/RECORD"] = "".join(f"{name},,\n" for name in [*files, "localdep-1.0.dist-info/RECORD"])
+        for name, text in files.items():
+            wheel.writestr(name, text)
+    (project / "requirements.txt").write_text("localdep==1.0\n")
+    cli = Cli(project, tmp_path / "state", {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel_dir)})
+    done = cli.run("install", timeout=300, check=False)
+    assert done.returncode == 0, done.stdout
+    python = project / "venv" / "bin" / "python"
+    assert python.exists()
+    check = subprocess.run([str(python), "-c", "import localdep; print(localdep.VALUE)"], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert check.stdout.strip() == "42", check.stderr
