@@ -82,7 +82,10 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
         return language_pb2.RunResponse(error=message, bail=bail)
 
     def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:
-        yield from install_dependencies(request)
+        try:
+            yield from install_dependencies(request)
+        except (RuntimeError, OSError, runtime.PythonNotFound) as error:
+            context.abort(grpc.StatusCode.UNKNOWN, str(error))
 
     def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:
         return language_pb2.RuntimeOptionsResponse()
