@@ -1,11 +1,11 @@
-"""`python -m batch_service serve --host 127.0.0.1 --port 0 --data-dir DIR` (docs/TEAM-NOTES.md)."""
+"""`python -m batch_service serve --host 127.0.0.1 --port 0 --data-dir DIR`."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
 
-from batch_service.app import serve
+from batch_service.server import serve
 from batch_service.settings import settings_from_args
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from batch_service.validation import ValidationError
+from batch_service.validation.bodies import ValidationError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 REMOVED_FIELDS_EXAMPLE = "job-create-full-with-removed-pool-fields.json"
