@@ -49,21 +49,6 @@ from batch_service.backend.store import Store
 from batch_service.validation import bodies
 
 
-def _without_keep_alive(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in spec.items() if key != "keepAlive"}
-
-
-def _pool_identity(pool_info: Mapping[str, Any]) -> dict[str, Any]:
-    # Pool ids compare case-insensitively (section 4.4) and keepAlive defaults to false (section 3.2).
-    identity = dict(pool_info)
-    if isinstance(identity.get("poolId"), str):
-        identity["poolId"] = identity["poolId"].lower()
-    auto = identity.get("autoPoolSpecification")
-    if isinstance(auto, dict):
-        identity["autoPoolSpecification"] = {**auto, "keepAlive": bool(auto.get("keepAlive", False))}
-    return identity
-
-
 class Backend(PoolOperations):
     """All state and rules of the local Batch account."""
 
@@ -315,13 +300,11 @@ class Backend(PoolOperations):
         if not isinstance(new, dict):
             raise errors.invalid_property("poolInfo", "poolInfo must be an object.")
         current: dict[str, Any] = job.model["poolInfo"]
-        if _pool_identity(new) == _pool_identity(current):
+        if bodies.pool_identity(new) == bodies.pool_identity(current):
             return current  # section 4.1: the unchanged value is accepted in any state
         current_auto, new_auto = current.get("autoPoolSpecification"), new.get("autoPoolSpecification")
         if current_auto is not None and new_auto is not None:
-            if _without_keep_alive(current_auto) != _without_keep_alive(new_auto):
-                raise errors.invalid_property("poolInfo.autoPoolSpecification",
-                                              "Only keepAlive of an auto-pool specification can change.")
+            # validate_job_patch/put have refused any change but keepAlive (section 4.1).
             if current_auto.get("poolLifetimeOption") != "job":
                 raise errors.invalid_property("poolInfo.autoPoolSpecification.keepAlive",
                                               "keepAlive can change only when poolLifetimeOption is job.")

@@ -139,7 +139,7 @@ def changes_pool(body: object, job: Mapping[str, Any]) -> bool:
     """Whether a PATCH/PUT body's poolInfo differs from the job's (then the job must be disabled, §4.1)."""
     if not isinstance(body, dict) or body.get("poolInfo") is None:
         return False
-    return bool(_pool_identity(body["poolInfo"]) != _pool_identity(job.get("poolInfo")))
+    return bool(pool_identity(body["poolInfo"]) != pool_identity(job.get("poolInfo")))
 
 
 def _as_mapping(body: object) -> Mapping[str, Any]:
@@ -148,8 +148,9 @@ def _as_mapping(body: object) -> Mapping[str, Any]:
     return body
 
 
-def _pool_identity(pool_info: object) -> Any:
-    """poolInfo in a form where equal means "the same pool": pool IDs compare case-insensitively (§4.4)."""
+def pool_identity(pool_info: object) -> Any:
+    """poolInfo in a form where equal means "the same pool": pool IDs compare case-insensitively (§4.4) and
+    keepAlive defaults to false (§3.2). The one statement of that rule: the backend compares with it too."""
     reduced = comparable_form(SCHEMAS, "BatchPoolInfo", pool_info)
     if not isinstance(reduced, dict):
         return reduced

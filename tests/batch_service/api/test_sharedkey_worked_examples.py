@@ -40,7 +40,12 @@ def test_service_verifier_accepts_the_worked_signatures(method: str, path: str, 
                                                         headers: dict[str, str], length: int,
                                                         expected: str) -> None:
     verifier = auth.SharedKeyVerifier(ACCOUNT, KEY, now=lambda: ticks_from_rfc1123(DATE))
-    verifier.verify(_request(method, path, query, headers, length, f"SharedKey {ACCOUNT}:{expected}"))
+    assert verifier.verify(_request(method, path, query, headers, length, f"SharedKey {ACCOUNT}:{expected}")) is None
+    # The acceptance means something only if the same request with another signature is refused.
+    other = sharedkey.signature(KEY, "not the string to sign")
+    with pytest.raises(errors.BatchServiceError) as raised:
+        verifier.verify(_request(method, path, query, headers, length, f"SharedKey {ACCOUNT}:{other}"))
+    assert (raised.value.status, raised.value.code) == (403, "AuthenticationFailed")
 
 
 @pytest.mark.parametrize(("method", "path", "query", "headers", "length", "expected"), WORKED)

@@ -84,7 +84,10 @@ def test_exit_code_job_action_disable_disables_the_job(api: BatchApi, name: str)
     api.add_job({"id": name, "onTaskFailure": "performexitoptionsjobaction"})
     api.add_task(name, {"id": "bad", "commandLine": "/bin/sh -c 'exit 9'",
                         "exitConditions": {"default": {"jobAction": "disable"}}})
-    api.wait_job(name, "disabled")
+    job = api.wait_job(name, "disabled")
+    assert job["previousState"] == "disabling"
+    bad = api.task(name, "bad")
+    assert (bad["state"], bad["executionInfo"]["exitCode"]) == ("completed", 9)
 
 
 def test_job_without_exit_options_action_ignores_task_failures(api: BatchApi, name: str) -> None:

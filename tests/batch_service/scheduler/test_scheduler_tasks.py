@@ -157,6 +157,8 @@ def test_deleting_a_running_task_kills_its_process(api: BatchApi, job_id: str) -
                        lambda text: text.strip().isdigit(), 10, "the pid file"))
     api.call("DELETE", f"/jobs/{job_id}/tasks/doomed", expect=200)
     wait_for(lambda: process_alive(pid), lambda alive: not alive, 10, f"process {pid} to end")
+    assert not process_alive(pid)
+    assert api.call("GET", f"/jobs/{job_id}/tasks/doomed").status_code == 404
 
 
 

@@ -22,6 +22,7 @@ from tests.support.validation_bodies import (
     EXAMPLES,
     REMOVED_FIELDS_EXAMPLE,
     SECRET,
+    accepted,
     assert_rejected,
     detail,
     example,
@@ -37,12 +38,12 @@ from tests.support.validation_bodies import (
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("job-create-*.json")
                                         if p.name != REMOVED_FIELDS_EXAMPLE))
 def test_documented_job_examples_are_valid(name: str) -> None:
-    validate_job_create(example(name))
+    accepted(validate_job_create, example(name))
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("task-create-*.json")))
 def test_documented_task_examples_are_valid_on_a_job_that_performs_exit_actions(name: str) -> None:
-    validate_task_create(example(name), stored_job(onTaskFailure="performexitoptionsjobaction"))
+    accepted(validate_task_create, example(name), stored_job(onTaskFailure="performexitoptionsjobaction"))
 
 
 def test_exit_conditions_example_is_rejected_on_a_noaction_job() -> None:
@@ -81,13 +82,13 @@ def test_unknown_properties_are_reported_before_any_other_problem() -> None:
 
 
 def test_authentication_token_settings_are_valid_on_tasks_and_job_manager_tasks() -> None:
-    validate_task_create(task(authenticationTokenSettings={"access": ["Job"]}), stored_job())
-    validate_job_create(job(jobManagerTask={"id": "jm", "commandLine": "x",
+    accepted(validate_task_create, task(authenticationTokenSettings={"access": ["Job"]}), stored_job())
+    accepted(validate_job_create, job(jobManagerTask={"id": "jm", "commandLine": "x",
                                             "authenticationTokenSettings": {"access": ["job"]}}))
 
 
 def test_odata_annotations_and_nulls_for_optional_properties_are_ignored() -> None:
-    validate_job_create(job(**{"odata.metadata": "https://x/$metadata", "displayName": None,
+    accepted(validate_job_create, job(**{"odata.metadata": "https://x/$metadata", "displayName": None,
                                "metadata": None}))
 
 
@@ -129,7 +130,7 @@ def test_a_wrong_json_type_is_an_invalid_property_value(fields: dict[str, Any], 
 
 
 def test_integral_floats_count_as_integers() -> None:
-    validate_job_create(job(priority=3.0, constraints={"maxTaskRetryCount": 2.0}))
+    accepted(validate_job_create, job(priority=3.0, constraints={"maxTaskRetryCount": 2.0}))
 
 
 # --- enums --------------------------------------------------------------------------------------------------
@@ -145,14 +146,18 @@ def test_an_unknown_enum_value_is_rejected_and_the_allowed_values_are_listed() -
     {"onAllTasksComplete": "NOACTION"},
 ])
 def test_enum_values_match_case_insensitively(fields: dict[str, Any]) -> None:
-    validate_job_create(job(**fields))
+    accepted(validate_job_create, job(**fields))
 
 
 def test_enum_case_insensitivity_reaches_nested_and_pascal_case_enums() -> None:
     body = task(containerSettings={"imageName": "ubuntu", "workingDirectory": "CONTAINERIMAGEDEFAULT",
                                    "containerHostBatchBindMounts": [{"source": "jobprep"}]},
                 userIdentity={"autoUser": {"scope": "Pool", "elevationLevel": "Admin"}})
-    validate_task_create(body, stored_job())
+    accepted(validate_task_create, body, stored_job())
+    canonical = validation.normalise_enums("task", body)
+    assert canonical["containerSettings"]["workingDirectory"] == "containerImageDefault"
+    assert canonical["containerSettings"]["containerHostBatchBindMounts"] == [{"source": "JobPrep"}]
+    assert canonical["userIdentity"]["autoUser"] == {"scope": "pool", "elevationLevel": "admin"}
 
 
 # --- ranges and formats -------------------------------------------------------------------------------------
@@ -180,11 +185,11 @@ def test_job_values_outside_their_documented_range_are_invalid(fields: dict[str,
 
 
 def test_job_values_at_the_edges_of_their_ranges_are_valid() -> None:
-    validate_job_create(job(id="A-b_" + "c" * 60, priority=-1000, maxParallelTasks=-1,
+    accepted(validate_job_create, job(id="A-b_" + "c" * 60, priority=-1000, maxParallelTasks=-1,
                             constraints={"maxTaskRetryCount": -1}, displayName="d" * 1024,
                             jobPreparationTask={"commandLine": "x"},
                             jobReleaseTask={"commandLine": "x", "maxWallClockTime": "PT15M"}))
-    validate_job_create(job(priority=1000, maxParallelTasks=1))
+    accepted(validate_job_create, job(priority=1000, maxParallelTasks=1))
 
 
 @pytest.mark.parametrize(("fields", "path"), [
@@ -202,7 +207,7 @@ def test_task_values_outside_their_documented_range_are_invalid(fields: dict[str
 @pytest.mark.parametrize("value", ["P10675199DT2H48M5.4775807S", "PT1H", "PT01H30M00S", "P7D", "PT0S",
                                    "PT1.5S"])
 def test_iso8601_durations_up_to_the_service_maximum_are_valid(value: str) -> None:
-    validate_task_create(task(constraints={"maxWallClockTime": value, "retentionTime": value}), stored_job())
+    accepted(validate_task_create, task(constraints={"maxWallClockTime": value, "retentionTime": value}), stored_job())
 
 
 @pytest.mark.parametrize("value", ["-PT1H", "garbage", "PT", "P", "P1M", "P1W", "pt1h", "P10675200D", 3600,
@@ -239,7 +244,7 @@ def test_resource_files_need_exactly_one_source(resource_file: dict[str, Any], c
 def test_container_sources_may_use_a_blob_prefix_without_a_file_path() -> None:
     files = [{"storageContainerUrl": "https://a/c", "blobPrefix": "in/"},
              {"autoStorageContainerName": "c", "fileMode": "0755"}]
-    validate_task_create(task(resourceFiles=files), stored_job())
+    accepted(validate_task_create, task(resourceFiles=files), stored_job())
 
 
 def test_user_identity_takes_a_user_name_or_an_auto_user_not_both() -> None:
@@ -355,7 +360,7 @@ def test_schedule_windows_and_times_are_checked(schedule: dict[str, Any], path: 
 
 def test_a_schedule_with_times_and_a_full_job_specification_is_valid() -> None:
     spec = {k: v for k, v in example("job-create-full.json").items() if k != "id"}
-    validate_job_schedule_create({"id": "s", "displayName": "nightly", "jobSpecification": spec,
+    accepted(validate_job_schedule_create, {"id": "s", "displayName": "nightly", "jobSpecification": spec,
                                   "schedule": {"doNotRunUntil": "2016-11-19T00:05:27.5391608Z",
                                                "startWindow": "PT1M", "recurrenceInterval": "PT1H"}})
 

@@ -16,12 +16,12 @@ from batch_service.validation.bodies import (
     validate_task_collection,
     validate_task_update,
 )
-from tests.support.validation_bodies import assert_rejected, example, stored_job, task
+from tests.support.validation_bodies import accepted, assert_rejected, example, stored_job, task
 
 # --- PATCH and PUT of a job ---------------------------------------------------------------------------------
 
 def test_patch_accepts_every_updatable_field() -> None:
-    validate_job_patch({"priority": 5, "allowTaskPreemption": True, "maxParallelTasks": 4,
+    accepted(validate_job_patch, {"priority": 5, "allowTaskPreemption": True, "maxParallelTasks": 4,
                         "constraints": {"maxWallClockTime": "PT2H", "maxTaskRetryCount": 1},
                         "poolInfo": {"poolId": "other"}, "onAllTasksComplete": "terminatejob",
                         "metadata": [{"name": "a", "value": "b"}],
