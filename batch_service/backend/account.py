@@ -12,422 +12,367 @@ Methods for the scheduler (all on the event loop thread):
     node_root, task_dir(job_id, task_id), job_dir(job_id)
     schedulable_nodes(pool_id) -> the pool's nodes and whether each takes tasks (backend/node_ops.py)
     record_task_usage(job_id, task_id, usage, start, end) -> one finished attempt's accounting (backend/stats.py)
-Pools beyond create/get/delete (resize, nodes, autoscale) are in pool_ops.py and node_ops.py.
+The Backend is a facade over parts that share one AccountState (core.py) by reference, each in its module:
+JobOperations (pools as a whole, jobs), TaskOperations, NodeOperations (node records, the running-task index,
+node verbs) and PoolOperations (resize, node removal, autoscale, pool updates).
 """
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from batch_service.backend import errors, states, stats
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
-from batch_service.backend.core import Entry, JobEntry, key_of
-from batch_service.backend.ids import auto_pool_id, iso, now_ticks
-from batch_service.backend.lifecycle import ImmediateLifecycle
-from batch_service.backend.models import (
-    JOB_ENUMS,
-    JOB_ORDER,
-    JOB_UPDATABLE_DEFAULTS,
-    POOL_ENUMS,
-    Model,
-    canonical_enums,
-    copy_json,
-    job_constraints,
-    job_manager_as_task,
-    move_state,
-    new_job,
-    new_pool,
-    new_task,
-    ordered,
-    stamp,
-)
+from batch_service.backend.core import AccountState
+from batch_service.backend.job_ops import JobOperations
+from batch_service.backend.lifecycle import ImmediateLifecycle, Lifecycle
+from batch_service.backend.models import Model
+from batch_service.backend.node_ops import NodeOperations
 from batch_service.backend.pool_ops import PoolOperations
+from batch_service.backend.stats import ResourceUsage
 from batch_service.backend.store import Store
-from batch_service.validation import bodies
+from batch_service.backend.task_ops import TaskAddResult, TaskOperations
 
 
-class Backend(PoolOperations):
+class Backend:
     """All state and rules of the local Batch account."""
 
     def __init__(self, store: Store, data_dir: Path, *, delete_delay: float = 1.0,
                  default_pool_id: str | None = "local", default_pool_slots: int = 8,
                  resize_delay: float | None = None) -> None:
-        super().__init__(store, data_dir, delete_delay=delete_delay)
-        self.lifecycle = ImmediateLifecycle(self)
-        self._default_pool = (default_pool_id, default_pool_slots)
+        self._core = AccountState(store, data_dir, delete_delay=delete_delay)
+        self._core.lifecycle = ImmediateLifecycle(self)
         # Section 3.3 and nodes.py: a pool gets at most as many nodes as the machine has task slots.
-        self.max_nodes = max(1, default_pool_slots)
-        self.resize_delay = delete_delay if resize_delay is None else resize_delay
+        self._core.max_nodes = max(1, default_pool_slots)
+        self._core.resize_delay = delete_delay if resize_delay is None else resize_delay
+        self._nodes = NodeOperations(self._core)
+        self._pool_ops = PoolOperations(self._core, self._nodes)
+        self._tasks = TaskOperations(self._core, self._nodes)
+        self._jobs_ops = JobOperations(self._core, self._nodes, self._pool_ops, (default_pool_id, default_pool_slots))
 
+    # --- the shared state's settings (the server and tests set some after construction) -------------------
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """What the backend reports committed changes to (the scheduler, or ImmediateLifecycle)."""
+        return self._core.lifecycle
+
+    @lifecycle.setter
+    def lifecycle(self, value: Lifecycle) -> None:
+        self._core.lifecycle = value
+
+    @property
+    def base_url(self) -> str:
+        """The service's endpoint, the prefix of every `url` a read returns."""
+        return self._core.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._core.base_url = value
+
+    @property
+    def node_root(self) -> Path:
+        """The one node directory of this machine (<data-dir>/node)."""
+        return self._core.node_root
+
+    @node_root.setter
+    def node_root(self, value: Path) -> None:
+        self._core.node_root = value
+
+    @property
+    def delete_delay(self) -> float:
+        """Seconds a deleted job or pool stays `deleting`."""
+        return self._core.delete_delay
+
+    @property
+    def resize_delay(self) -> float:
+        """Seconds a resize, node removal or reboot takes."""
+        return self._core.resize_delay
+
+    @property
+    def max_nodes(self) -> int:
+        """The most nodes a pool gets on this machine."""
+        return self._core.max_nodes
+
+    def public(self, model: Mapping[str, Any]) -> Model:
+        """A deep copy of a stored model with its absolute url (what GET would return)."""
+        return self._core.public(model)
+
+    def task_dir(self, job_id: str, task_id: str) -> Path:
+        """The task directory on the local node (section 10.2)."""
+        return self._core.task_dir(job_id, task_id)
+
+    def job_dir(self, job_id: str) -> Path:
+        """The directory holding every task directory of a job."""
+        return self._core.job_dir(job_id)
+
+    def cancel_timers(self) -> None:
+        """Stop pending timers (on shutdown; they are resumed from the store on the next start)."""
+        self._core.cancel_timers()
+
+    # --- pools as a whole and jobs (job_ops.py) -------------------------------------------------------------
     def load(self) -> None:
         """Read the store, make sure the default pool exists and the node directories too."""
-        self._load_snapshot()
-        self.prepare_node_root()
-        for pool in self._pools.values():
-            if "nodes" not in pool.extra and pool.state != "deleting":
-                self._allocate_new_pool(pool)  # stored before pools had node records
-                self._save_pool(pool)
-        pool_id, slots = self._default_pool
-        if pool_id and key_of(pool_id) not in self._pools:
-            self._add_pool({"id": pool_id, "vmSize": "local", "targetDedicatedNodes": 1, "taskSlotsPerNode": slots})
+        self._jobs_ops.load()
 
     def resume(self) -> None:
         """Restart the delete timers of jobs and pools that were `deleting` when the service stopped."""
-        now = time.time()
-        for key, job in list(self._jobs.items()):
-            if job.state == "deleting":
-                self._call_later(("job", key), job.extra.get("purgeAt", now) - now,
-                                 functools.partial(self._purge_job, key))
-        for key, pool in list(self._pools.items()):
-            if pool.state == "deleting":
-                self._call_later(("pool", key), pool.extra.get("purgeAt", now) - now,
-                                 functools.partial(self._purge_pool, key))
-        self._resume_pools()
-
-    # --- pools --------------------------------------------------------------------------------------------
+        self._jobs_ops.resume()
 
     def create_pool(self, body: object) -> Model:
         """POST /pools."""
-        if not isinstance(body, dict):
-            raise errors.invalid_request_body("The body must be a JSON object.")
-        bodies.validate_pool_create(body)
-        if not isinstance(body.get("id"), str):
-            raise errors.missing_property("id")
-        existing = self._pools.get(key_of(body["id"]))
-        if existing is not None:
-            raise errors.pool_being_deleted() if existing.state == "deleting" else errors.pool_exists()
-        return self._add_pool(canonical_enums(body, POOL_ENUMS)).model
-
-    def _add_pool(self, body: Mapping[str, Any]) -> Entry:
-        pool = Entry(self._next_seq(), new_pool(body, self._clock.tick()))
-        self._pools[key_of(body["id"])] = pool
-        self._allocate_new_pool(pool)
-        self._save_pool(pool)
-        self.lifecycle.pool_added(pool.model["id"])
-        return pool
+        return self._jobs_ops.create_pool(body)
 
     def pool_for_read(self, pool_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """GET/HEAD /pools/{id}."""
-        pool = self._pool(pool_id)
-        conditions.check(pool.model, read=True)
-        return pool.model
+        return self._jobs_ops.pool_for_read(pool_id, conditions)
 
     def pool_items(self) -> Iterator[tuple[int, Model]]:
         """(sequence, model) of every pool, for list paging."""
-        return ((pool.seq, pool.model) for pool in list(self._pools.values()))
+        return self._jobs_ops.pool_items()
 
     def delete_pool(self, pool_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
         """DELETE /pools/{id}: `deleting` for --delete-delay seconds, then gone (section 2.4)."""
-        pool = self._pool(pool_id)
-        conditions.check(pool.model, read=False)
-        if pool.state == "deleting":
-            raise errors.pool_being_deleted()
-        if key_of(pool.model["id"]) == key_of(self._default_pool[0] or ""):
-            raise errors.invalid_for_current_state("The default pool of the local service cannot be deleted.")
-        self._begin_pool_delete(pool)
-
-    def _begin_pool_delete(self, pool: Entry) -> None:
-        ticks = self._clock.tick()
-        move_state(pool.model, "deleting", ticks)
-        stamp(pool.model, ticks)
-        pool.extra["purgeAt"] = time.time() + self.delete_delay
-        self._save_pool(pool)
-        self.lifecycle.pool_deleted(pool.model["id"])
-        key = key_of(pool.model["id"])
-        self._call_later(("pool", key), self.delete_delay, functools.partial(self._purge_pool, key))
-
-    def _purge_pool(self, key: str) -> None:
-        pool = self._pools.pop(key, None)
-        if pool is not None:
-            self._store.delete_pool(key)
-            self._forget_nodes({key_of(record["id"]) for record in self._records(pool)})
+        self._jobs_ops.delete_pool(pool_id, conditions)
 
     def get_pool(self, pool_id: str) -> Model:
         """A copy of the pool's read model (PoolNotFound when absent)."""
-        return self.public(self._pool(pool_id).model)
+        return self._jobs_ops.get_pool(pool_id)
 
     def iter_pools(self) -> Iterator[Model]:
         """Copies of every pool's read model."""
-        return (self.public(pool.model) for pool in list(self._pools.values()))
-
-    # --- jobs: create and read ----------------------------------------------------------------------------
+        return self._jobs_ops.iter_pools()
 
     def create_job(self, body: object) -> Model:
         """POST /jobs: the job (active), its auto-pool and its job manager task."""
-        if not isinstance(body, dict):
-            raise errors.invalid_request_body("The body must be a JSON object.")
-        bodies.validate_job_create(body)
-        if not isinstance(body.get("id"), str):
-            raise errors.missing_property("id")
-        if not isinstance(body.get("poolInfo"), dict):
-            raise errors.missing_property("poolInfo")
-        existing = self._jobs.get(key_of(body["id"]))
-        if existing is not None:
-            # Section 2.5: a job being deleted still holds its id until it is gone.
-            raise errors.job_being_deleted() if existing.state == "deleting" else errors.job_exists()
-        body = canonical_enums(body, JOB_ENUMS)
-        auto = body["poolInfo"].get("autoPoolSpecification")
-        pool_id = self._create_auto_pool(auto) if auto else str(body["poolInfo"].get("poolId", ""))
-        job = JobEntry(self._next_seq(), new_job(body, self._clock.tick(), pool_id))
-        self._jobs[key_of(body["id"])] = job
-        self._save_job(job)
-        if job.model.get("jobManagerTask"):
-            manager = Entry(self._next_seq(), new_task(job_manager_as_task(job.model["jobManagerTask"]),
-                                                       job.model, self._clock.tick()))
-            job.tasks[key_of(manager.model["id"])] = manager
-            self._save_tasks(job, [manager])
-        self.lifecycle.job_added(job.model["id"])
-        return job.model
-
-    def _create_auto_pool(self, spec: Mapping[str, Any]) -> str:
-        # Section 3.2: the id is the prefix plus a unique suffix; executionInfo.poolId records it.
-        pool_id = auto_pool_id(spec.get("autoPoolIdPrefix"))
-        pool_spec: dict[str, Any] = spec["pool"] if isinstance(spec.get("pool"), dict) else {}
-        self._add_pool({**pool_spec, "id": pool_id})
-        return pool_id
+        return self._jobs_ops.create_job(body)
 
     def job_for_read(self, job_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """GET /jobs/{id}."""
-        job = self._job(job_id)
-        conditions.check(job.model, read=True)
-        return job.model
+        return self._jobs_ops.job_for_read(job_id, conditions)
 
     def job_items(self) -> Iterator[tuple[int, Model]]:
         """(sequence, model) of every job, for list paging."""
-        return ((job.seq, job.model) for job in list(self._jobs.values()))
+        return self._jobs_ops.job_items()
 
     def job_stats(self, job_id: str) -> Model:
         """BatchJobStatistics from the job's tasks (section 5.1, `$expand=stats`)."""
-        job = self._job(job_id)
-        pairs = ((task.model, task.extra.get("usage")) for task in list(job.tasks.values()))
-        return stats.job_stats(job.model, pairs, self.base_url + job.model["url"], iso(now_ticks()))
+        return self._jobs_ops.job_stats(job_id)
 
     def pool_stats(self, pool_id: str) -> Model:
         """BatchPoolStatistics from the accounting of the tasks of the pool's jobs (`$expand=stats`)."""
-        pool = self._pool(pool_id)
-        key = key_of(pool.model["id"])
-        records = (task.extra.get("usage") or {} for job in list(self._jobs.values())
-                   if key_of(str(job.model["executionInfo"].get("poolId", ""))) == key
-                   for task in list(job.tasks.values()))
-        return stats.pool_stats(pool.model, records, self.base_url + pool.model["url"], iso(now_ticks()))
+        return self._jobs_ops.pool_stats(pool_id)
 
     def get_job(self, job_id: str) -> Model:
         """A copy of the job's read model (JobNotFound when absent)."""
-        return self.public(self._job(job_id).model)
+        return self._jobs_ops.get_job(job_id)
 
     def iter_jobs(self) -> Iterator[Model]:
         """Copies of every job's read model, in creation order."""
-        return (self.public(job.model) for job in list(self._jobs.values()))
-
-    # --- job preparation and release status (section 6.7) ----------------------------------------------------
+        return self._jobs_ops.iter_jobs()
 
     def preparation_release_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
         """GET /jobs/{id}/jobpreparationandreleasetaskstatus: one entry per node the job prepared, in the order
         the nodes were first used; 409 JobPreparationTaskNotSpecified for a job with neither JP nor JR."""
-        job = self._job(job_id)
-        if not job.model.get("jobPreparationTask") and not job.model.get("jobReleaseTask"):
-            raise errors.job_preparation_task_not_specified()
-        nodes = job.extra.get("preparationRelease", {})
-        return ((order, copy_json(entry)) for order, entry in enumerate(list(nodes.values())))
+        return self._jobs_ops.preparation_release_items(job_id)
 
     def record_preparation_release(self, job_id: str, node: Mapping[str, str], part: str,
                                    info: Mapping[str, Any]) -> None:
         """Merge `info` into the node's jobPreparationTaskExecutionInfo or jobReleaseTaskExecutionInfo (a None
         value removes the key) and persist it with the job."""
-        job = self._job(job_id)
-        nodes = job.extra.setdefault("preparationRelease", {})
-        entry = nodes.setdefault(node["nodeId"], dict(node))
-        merged = {**entry.get(part, {}), **info}
-        entry[part] = {name: value for name, value in merged.items() if value is not None}
-        self._save_job(job)
-
-    # --- jobs: PATCH and PUT (section 4.1) ----------------------------------------------------------------
+        self._jobs_ops.record_preparation_release(job_id, node, part, info)
 
     def update_job(self, job_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
         """PATCH /jobs/{id}: change only the properties present."""
-        job = self._prepare_update(job_id, body, conditions, bodies.validate_job_patch)
-        assert isinstance(body, dict)
-        changes = canonical_enums(body, JOB_ENUMS)
-        self._apply_job_changes(job, changes, replace=False)
-        return job.model
+        return self._jobs_ops.update_job(job_id, body, conditions)
 
     def replace_job(self, job_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
         """PUT /jobs/{id}: replace every updatable property; an omitted one returns to its default."""
-        job = self._prepare_update(job_id, body, conditions, bodies.validate_job_put)
-        assert isinstance(body, dict)
-        if not isinstance(body.get("poolInfo"), dict):
-            raise errors.missing_property("poolInfo")
-        self._apply_job_changes(job, canonical_enums(body, JOB_ENUMS), replace=True)
-        return job.model
-
-    def _prepare_update(self, job_id: str, body: object, conditions: Conditions,
-                        check: Callable[[object, Model], None]) -> JobEntry:
-        job = self._job(job_id)
-        conditions.check(job.model, read=False)
-        states.check(states.JOB_RULES["update"], job.state)
-        if not isinstance(body, dict):
-            raise errors.invalid_request_body("The body must be a JSON object.")
-        check(body, self.public(job.model))
-        return job
-
-    def _apply_job_changes(self, job: JobEntry, changes: Mapping[str, Any], *, replace: bool) -> None:
-        model = job.model
-        updated: dict[str, Any] = dict(JOB_UPDATABLE_DEFAULTS) if replace else {}
-        updated.update({key: changes[key] for key in JOB_UPDATABLE_DEFAULTS if key in changes})
-        if "onAllTasksComplete" in updated and model["onAllTasksComplete"] == "terminatejob" \
-                and updated["onAllTasksComplete"] == "noaction":
-            # Section 4.1: terminatejob -> noaction is refused.
-            raise errors.invalid_property("onAllTasksComplete", "It cannot change from terminatejob to noaction.")
-        pool_info = self._changed_pool_info(job, changes["poolInfo"]) if "poolInfo" in changes else None
-        if not replace and "networkConfiguration" in changes:
-            updated["networkConfiguration"] = changes["networkConfiguration"]
-        if "constraints" in updated:
-            updated["constraints"] = job_constraints(updated["constraints"])
-        model.update(updated)
-        if pool_info is not None:
-            model["poolInfo"] = pool_info
-            if "poolId" in pool_info:
-                model["executionInfo"]["poolId"] = pool_info["poolId"]
-        stamp(model, self._clock.tick())
-        job.model = ordered(model, JOB_ORDER)
-        self._save_job(job)
-        self.lifecycle.job_updated(model["id"])
-
-    def _changed_pool_info(self, job: JobEntry, new: object) -> dict[str, Any]:
-        if not isinstance(new, dict):
-            raise errors.invalid_property("poolInfo", "poolInfo must be an object.")
-        current: dict[str, Any] = job.model["poolInfo"]
-        if bodies.pool_identity(new) == bodies.pool_identity(current):
-            return current  # section 4.1: the unchanged value is accepted in any state
-        current_auto, new_auto = current.get("autoPoolSpecification"), new.get("autoPoolSpecification")
-        if current_auto is not None and new_auto is not None:
-            # validate_job_patch/put have refused any change but keepAlive (section 4.1).
-            if current_auto.get("poolLifetimeOption") != "job":
-                raise errors.invalid_property("poolInfo.autoPoolSpecification.keepAlive",
-                                              "keepAlive can change only when poolLifetimeOption is job.")
-            return new
-        if new_auto is not None:
-            raise errors.invalid_property("poolInfo.autoPoolSpecification",
-                                          "An auto-pool specification cannot be added to an existing job.")
-        if job.state != "disabled":
-            raise errors.invalid_for_current_state("The job must be disabled to change poolInfo.")
-        return new
-
-    # --- jobs: state verbs (section 6.1) ------------------------------------------------------------------
+        return self._jobs_ops.replace_job(job_id, body, conditions)
 
     def disable_tasks_option(self, body: object) -> str:
         """The validated `disableTasks` of a disable body: requeue, terminate or wait (section 2.1)."""
-        if not isinstance(body, dict):
-            raise errors.invalid_request_body("The body must be a JSON object.")
-        bodies.validate_job_disable(body)
-        value = body.get("disableTasks")
-        if not isinstance(value, str):
-            raise errors.missing_property("disableTasks")
-        if value.lower() not in ("requeue", "terminate", "wait"):
-            raise errors.invalid_property("disableTasks", "Allowed values: requeue, terminate, wait.")
-        return value.lower()
+        return self._jobs_ops.disable_tasks_option(body)
 
     def terminate_reason_option(self, body: object) -> str:
         """The validated `terminateReason` of an optional terminate body (default UserTerminate, 5.1)."""
-        if not isinstance(body, dict):
-            raise errors.invalid_request_body("The body must be a JSON object.")
-        bodies.validate_job_terminate(body)
-        reason = body.get("terminateReason")
-        return reason if isinstance(reason, str) and reason else "UserTerminate"
+        return self._jobs_ops.terminate_reason_option(body)
 
     def disable_job(self, job_id: str, disable_tasks: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST /jobs/{id}/disable: `disabling` now; the lifecycle calls finish_disable."""
-        job = self._job(job_id)
-        conditions.check(job.model, read=False)
-        if states.check(states.JOB_RULES["disable"], job.state):
-            self._move_job(job, "disabling")
-            self.lifecycle.job_disabling(job.model["id"], disable_tasks)
-        return job.model
+        return self._jobs_ops.disable_job(job_id, disable_tasks, conditions)
 
     def enable_job(self, job_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST /jobs/{id}/enable: `enabling` now; the lifecycle calls finish_enable."""
-        job = self._job(job_id)
-        conditions.check(job.model, read=False)
-        if states.check(states.JOB_RULES["enable"], job.state):
-            self._move_job(job, "enabling")
-            self.lifecycle.job_enabling(job.model["id"])
-        return job.model
+        return self._jobs_ops.enable_job(job_id, conditions)
 
     def terminate_job(self, job_id: str, reason: str = "UserTerminate",
                       conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST /jobs/{id}/terminate (and the scheduler's job endings): `terminating` with the reason
         (section 5.1 lists the service's reasons); the lifecycle calls finish_terminate."""
-        job = self._job(job_id)
-        conditions.check(job.model, read=False)
-        states.check(states.JOB_RULES["terminate"], job.state)
-        job.model["executionInfo"]["terminateReason"] = reason
-        self._move_job(job, "terminating")
-        self.lifecycle.job_terminating(job.model["id"], reason)
-        return job.model
+        return self._jobs_ops.terminate_job(job_id, reason, conditions)
 
     def delete_job(self, job_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
         """DELETE /jobs/{id}: `deleting` for --delete-delay seconds, then 404 (section 2.5)."""
-        job = self._job(job_id)
-        conditions.check(job.model, read=False)
-        states.check(states.JOB_RULES["delete"], job.state)
-        job.extra["purgeAt"] = time.time() + self.delete_delay
-        self._move_job(job, "deleting")
-        self.lifecycle.job_deleting(job.model["id"])
-        key = key_of(job.model["id"])
-        self._call_later(("job", key), self.delete_delay, functools.partial(self._purge_job, key))
-
-    def _move_job(self, job: JobEntry, to_state: str) -> None:
-        states.require_job_transition(job.state, to_state)
-        ticks = self._clock.tick()
-        move_state(job.model, to_state, ticks)
-        if to_state == "completed":
-            job.model["executionInfo"]["endTime"] = iso(ticks)
-        stamp(job.model, ticks)
-        job.model = ordered(job.model, JOB_ORDER)
-        self._save_job(job)
-
-    def _purge_job(self, key: str) -> None:
-        job = self._jobs.pop(key, None)
-        if job is None:
-            return
-        self._store.delete_job(key)
-        for task_key in job.tasks:
-            self._task_gone(key, task_key)
-        self._remove_tree(self.job_dir(job.model["id"]))
-        self._release_auto_pool(job)
-
-    def _release_auto_pool(self, job: JobEntry) -> None:
-        # Section 3.2: an auto-pool with lifetime `job` goes when the job ends, unless keepAlive.
-        spec = job.model["poolInfo"].get("autoPoolSpecification")
-        if not spec or spec.get("poolLifetimeOption") != "job" or spec.get("keepAlive"):
-            return
-        pool = self._pools.get(key_of(job.model["executionInfo"].get("poolId", "")))
-        if pool is not None and pool.state != "deleting":
-            self._begin_pool_delete(pool)
-
-    # --- for the scheduler: finishing asynchronous transitions --------------------------------------------
+        self._jobs_ops.delete_job(job_id, conditions)
 
     def finish_disable(self, job_id: str) -> bool:
         """disabling -> disabled; False (and no change) when the job is gone or not disabling."""
-        return self._finish(job_id, "disabling", "disabled")
+        return self._jobs_ops.finish_disable(job_id)
 
     def finish_enable(self, job_id: str) -> bool:
         """enabling -> active; False when the job is gone or not enabling."""
-        return self._finish(job_id, "enabling", "active")
+        return self._jobs_ops.finish_enable(job_id)
 
     def finish_terminate(self, job_id: str) -> bool:
         """terminating -> completed (endTime set, auto-pool released); False when not terminating."""
-        if not self._finish(job_id, "terminating", "completed"):
-            return False
-        self._release_auto_pool(self._job(job_id))
-        return True
+        return self._jobs_ops.finish_terminate(job_id)
 
-    def _finish(self, job_id: str, from_state: str, to_state: str) -> bool:
-        job = self._jobs.get(key_of(job_id))
-        if job is None or job.state != from_state:
-            return False
-        self._move_job(job, to_state)
-        return True
+    # --- tasks (task_ops.py) --------------------------------------------------------------------------------
+    def create_task(self, job_id: str, body: object) -> Model:
+        """POST /jobs/{id}/tasks: add one task to an active job (409 otherwise)."""
+        return self._tasks.create_task(job_id, body)
+
+    def add_task_collection(self, job_id: str, body: object) -> list[TaskAddResult]:
+        """POST /jobs/{id}/addtaskcollection: up to 100 tasks, one result each, stored in one transaction."""
+        return self._tasks.add_task_collection(job_id, body)
+
+    def task_for_read(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """GET /jobs/{id}/tasks/{id}: the stored model (304/412 when a condition fails)."""
+        return self._tasks.task_for_read(job_id, task_id, conditions)
+
+    def task_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of every task of the job in creation order, for list paging."""
+        return self._tasks.task_items(job_id)
+
+    def task_counts(self, job_id: str) -> dict[str, dict[str, int]]:
+        """GET /jobs/{id}/taskcounts: counts and slot counts; preparing counts as running (section 6.3)."""
+        return self._tasks.task_counts(job_id)
+
+    def task_files(self, job_id: str, task_id: str) -> tuple[Model, Path]:
+        """The task's model and its directory on the node, for the files API (404 when either is absent)."""
+        return self._tasks.task_files(job_id, task_id)
+
+    def subtasks(self, job_id: str, task_id: str) -> list[dict[str, Any]]:
+        """GET .../subtasksinfo: the subtasks the scheduler recorded (empty unless multi-instance)."""
+        return self._tasks.subtasks(job_id, task_id)
+
+    def replace_task(self, job_id: str, task_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """PUT /jobs/{id}/tasks/{id}: replace constraints; an omitted object means defaults (section 4.2)."""
+        return self._tasks.replace_task(job_id, task_id, body, conditions)
+
+    def delete_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> None:
+        """DELETE /jobs/{id}/tasks/{id}: remove the task and its files (section 2.5)."""
+        self._tasks.delete_task(job_id, task_id, conditions)
+
+    def terminate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST .../terminate: the lifecycle completes the task (at once, or when its process ends)."""
+        return self._tasks.terminate_task(job_id, task_id, conditions)
+
+    def reactivate_task(self, job_id: str, task_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST .../reactivate: a failed completed task becomes active with retryCount 0 (section 2.5)."""
+        return self._tasks.reactivate_task(job_id, task_id, conditions)
+
+    def get_task(self, job_id: str, task_id: str) -> Model:
+        """A copy of the task's read model; raises BatchServiceError (JobNotFound/TaskNotFound) when absent."""
+        return self._tasks.get_task(job_id, task_id)
+
+    def iter_tasks(self, job_id: str) -> Iterator[Model]:
+        """Copies of the job's task read models in creation order (a snapshot, safe to change the job while
+        iterating)."""
+        return self._tasks.iter_tasks(job_id)
+
+    def transition_task(self, job_id: str, task_id: str, to_state: str, **fields: Any) -> Model:
+        """Move a task to `to_state` (checked against states.TASK_TRANSITIONS, raising InvalidTransition),
+        keeping previousState and the transition times, and apply `fields` as update_task_info does.
+        Returns a copy of the new read model."""
+        return self._tasks.transition_task(job_id, task_id, to_state, **fields)
+
+    def transition_task_live(self, job_id: str, task_id: str, to_state: str, **fields: Any) -> Model:
+        """transition_task for the scheduler: returns the stored model itself (the caller only reads it, at
+        once) and commits the change with the other transitions of the next few ms (store.put_task_later)."""
+        return self._tasks.transition_task_live(job_id, task_id, to_state, **fields)
+
+    def update_task_info(self, job_id: str, task_id: str, **fields: Any) -> Model:
+        """Change execution details without a state change. `executionInfo` is merged key by key (a None
+        value removes the key); `nodeInfo` and `stats` are replaced (None removes them)."""
+        return self._tasks.update_task_info(job_id, task_id, **fields)
+
+    def record_task_usage(self, job_id: str, task_id: str, usage: ResourceUsage | None, start: str,
+                          end: str) -> None:
+        """Add one finished attempt to the task's accounting (its `stats`, section 5.2)."""
+        self._tasks.record_task_usage(job_id, task_id, usage, start, end)
+
+    def task_stats(self, job_id: str, task_id: str) -> Model | None:
+        """BatchTaskStatistics of a task that has run, else None (no figure is invented)."""
+        return self._tasks.task_stats(job_id, task_id)
+
+    def set_subtasks(self, job_id: str, task_id: str, subtasks: list[Mapping[str, Any]]) -> None:
+        """Record the subtasks of a multi-instance task (BatchSubtask dicts, section 5.2) for subtasksinfo."""
+        self._tasks.set_subtasks(job_id, task_id, subtasks)
+
+    # --- compute nodes (node_ops.py) ------------------------------------------------------------------------
+    def schedulable_nodes(self, pool_id: str) -> list[tuple[str, bool]]:
+        """(node id, accepts new tasks) of each node of the pool, for the scheduler."""
+        return self._nodes.schedulable_nodes(pool_id)
+
+    def node_items(self, pool_id: str) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of each node of the pool, for list paging."""
+        return self._nodes.node_items(pool_id)
+
+    def node_for_read(self, pool_id: str, node_id: str) -> Model:
+        """GET /pools/{id}/nodes/{nodeId}."""
+        return self._nodes.node_for_read(pool_id, node_id)
+
+    def prepare_node_root(self) -> None:
+        """Create the node directories (section 10.2), so a node's files can be listed before a task ran."""
+        self._nodes.prepare_node_root()
+
+    def node_files(self, pool_id: str, node_id: str) -> tuple[str, Path]:
+        """The node's url path and its directory: every virtual node of this machine shares <data-dir>/node."""
+        return self._nodes.node_files(pool_id, node_id)
+
+    def disable_scheduling(self, pool_id: str, node_id: str, option: str) -> None:
+        """POST .../disablescheduling: no new tasks; running ones requeued, terminated or left to finish."""
+        self._nodes.disable_scheduling(pool_id, node_id, option)
+
+    def enable_scheduling(self, pool_id: str, node_id: str) -> None:
+        """POST .../enablescheduling: the node takes tasks again."""
+        self._nodes.enable_scheduling(pool_id, node_id)
+
+    def reboot_node(self, pool_id: str, node_id: str, option: str) -> None:
+        """POST .../reboot: requeue or terminate its tasks and reboot now, or reboot once they finish."""
+        self._nodes.reboot_node(pool_id, node_id, option)
+
+    # --- resize, node removal, autoscale, pool updates (pool_ops.py) ----------------------------------------
+    def update_pool(self, pool_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """PATCH /pools/{id}: replace the properties present; node-shaping ones only while it has no node."""
+        return self._pool_ops.update_pool(pool_id, body, conditions)
+
+    def replace_pool_properties(self, pool_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/updateproperties: startTask (removed when absent), package references, metadata."""
+        return self._pool_ops.replace_pool_properties(pool_id, body, conditions)
+
+    def resize_pool(self, pool_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/resize: `resizing` now, the nodes --resize-delay seconds later."""
+        return self._pool_ops.resize_pool(pool_id, body, conditions)
+
+    def stop_resize(self, pool_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/stopresize: `stopping`, then `steady` with the nodes the pool has now."""
+        return self._pool_ops.stop_resize(pool_id, conditions)
+
+    def remove_nodes(self, pool_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/removenodes: the named nodes leave (their tasks handled per the option)."""
+        return self._pool_ops.remove_nodes(pool_id, body, conditions)
+
+    def enable_autoscale(self, pool_id: str, body: object, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/enableautoscale: store the formula and interval, evaluate now and on the interval."""
+        return self._pool_ops.enable_autoscale(pool_id, body, conditions)
+
+    def disable_autoscale(self, pool_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
+        """POST /pools/{id}/disableautoscale: the pool keeps its nodes and stops evaluating."""
+        return self._pool_ops.disable_autoscale(pool_id, conditions)
+
+    def evaluate_autoscale(self, pool_id: str, body: object) -> Model:
+        """POST /pools/{id}/evaluateautoscale: the AutoScaleRun of a formula, without applying it."""
+        return self._pool_ops.evaluate_autoscale(pool_id, body)

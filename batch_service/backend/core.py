@@ -44,8 +44,9 @@ def key_of(resource_id: str) -> str:
     return resource_id if lowered == resource_id else lowered
 
 
-class BackendCore:
-    """State, lookups and persistence; the operations live in the subclasses."""
+class AccountState:
+    """The state every part of the backend shares: pools, jobs and their tasks, the clock, the store, the
+    timers and the lifecycle to report to; lookups that answer 404 and write-through to the store."""
 
     lifecycle: Lifecycle
 
@@ -53,101 +54,95 @@ class BackendCore:
         self.base_url = "http://127.0.0.1"
         self.node_root = data_dir / "node"
         self.delete_delay = delete_delay
-        self._store = store
-        self._clock = Clock()
+        self.resize_delay = delete_delay
+        self.max_nodes = 8
+        self.store = store
+        self.clock = Clock()
         self._seq = 0
-        self._pools: dict[str, Entry] = {}
-        self._jobs: dict[str, JobEntry] = {}
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.pools: dict[str, Entry] = {}
+        self.jobs: dict[str, JobEntry] = {}
+        self.timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
     # --- loading ------------------------------------------------------------------------------------------
 
-    def _load_snapshot(self) -> None:
-        snapshot = self._store.load()
+    def load_snapshot(self) -> None:
+        snapshot = self.store.load()
         for row in snapshot.pools:
-            self._pools[row.key] = Entry(row.seq, row.model, row.extra)
+            self.pools[row.key] = Entry(row.seq, row.model, row.extra)
         for row in snapshot.jobs:
-            self._jobs[row.key] = JobEntry(row.seq, row.model, row.extra)
+            self.jobs[row.key] = JobEntry(row.seq, row.model, row.extra)
         for job_key, task_row in snapshot.tasks:  # in creation order, so each job's tasks keep theirs
-            job = self._jobs.get(job_key)
+            job = self.jobs.get(job_key)
             if job is not None:
                 model = share_common(task_row.model)
                 job.tasks[key_of(model["id"])] = Entry(task_row.seq, model, task_row.extra)
-        entries: list[Entry] = [*self._pools.values(), *self._jobs.values()]
-        entries += [task for job in self._jobs.values() for task in job.tasks.values()]
+        entries: list[Entry] = [*self.pools.values(), *self.jobs.values()]
+        entries += [task for job in self.jobs.values() for task in job.tasks.values()]
         for entry in entries:
             self._seq = max(self._seq, entry.seq)
-            self._clock.observe(ticks_from_iso(entry.model["lastModified"]))
+            self.clock.observe(ticks_from_iso(entry.model["lastModified"]))
 
     # --- lookups that answer 404 --------------------------------------------------------------------------
 
-    def _job(self, job_id: str) -> JobEntry:
-        job = self._jobs.get(key_of(job_id))
+    def job_entry(self, job_id: str) -> JobEntry:
+        job = self.jobs.get(key_of(job_id))
         if job is None:
             raise errors.job_not_found()
         return job
 
-    def _task(self, job: JobEntry, task_id: str) -> Entry:
+    def task_entry(self, job: JobEntry, task_id: str) -> Entry:
         task = job.tasks.get(key_of(task_id))
         if task is None:
             raise errors.task_not_found()
         return task
 
-    def _pool(self, pool_id: str) -> Entry:
-        pool = self._pools.get(key_of(pool_id))
+    def pool_entry(self, pool_id: str) -> Entry:
+        pool = self.pools.get(key_of(pool_id))
         if pool is None:
             raise errors.pool_not_found()
         return pool
 
     # --- persistence --------------------------------------------------------------------------------------
 
-    def _next_seq(self) -> int:
+    def next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
-    def _save_pool(self, pool: Entry) -> None:
-        self._store.put_pool(Row(key_of(pool.model["id"]), pool.seq, pool.model, pool.extra))
+    def save_pool(self, pool: Entry) -> None:
+        self.store.put_pool(Row(key_of(pool.model["id"]), pool.seq, pool.model, pool.extra))
 
-    def _save_job(self, job: JobEntry) -> None:
-        self._store.put_job(Row(key_of(job.model["id"]), job.seq, job.model, job.extra))
+    def save_job(self, job: JobEntry) -> None:
+        self.store.put_job(Row(key_of(job.model["id"]), job.seq, job.model, job.extra))
 
-    def _save_tasks(self, job: JobEntry, tasks: list[Entry]) -> None:
+    def save_tasks(self, job: JobEntry, tasks: list[Entry]) -> None:
         rows = [Row(key_of(task.model["id"]), task.seq, task.model, task.extra) for task in tasks]
-        self._store.put_tasks(key_of(job.model["id"]), rows)
+        self.store.put_tasks(key_of(job.model["id"]), rows)
 
-    def _save_task_soon(self, job: JobEntry, task: Entry) -> None:
+    def save_task_soon(self, job: JobEntry, task: Entry) -> None:
         # A scheduler transition: committed with the others of the next few ms (see store.py on durability).
         key = key_of(task.model["id"])
-        self._store.put_task_later(key_of(job.model["id"]), key,
+        self.store.put_task_later(key_of(job.model["id"]), key,
                                    lambda: Row(key, task.seq, task.model, task.extra))
-
-    # --- hooks for the node index (batch_service.node_ops) ------------------------------------------------
-
-    def _task_moved(self, job: JobEntry, task: Entry, from_state: str) -> None:
-        """A task changed state (its nodeInfo already updated)."""
-
-    def _task_gone(self, job_key: str, task_key: str) -> None:
-        """A task was deleted, or its job purged."""
 
     # --- timers -------------------------------------------------------------------------------------------
 
-    def _call_later(self, key: tuple[str, str], delay: float, action: Callable[[], None]) -> None:
+    def call_later(self, key: tuple[str, str], delay: float, action: Callable[[], None]) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             action()
             return
-        self._timers[key] = loop.call_later(max(0.0, delay), self._fire, key, action)
+        self.timers[key] = loop.call_later(max(0.0, delay), self._fire, key, action)
 
     def _fire(self, key: tuple[str, str], action: Callable[[], None]) -> None:
-        self._timers.pop(key, None)
+        self.timers.pop(key, None)
         action()
 
     def cancel_timers(self) -> None:
         """Stop pending delete timers (on shutdown; they are resumed from the store on the next start)."""
-        for handle in self._timers.values():
+        for handle in self.timers.values():
             handle.cancel()
-        self._timers.clear()
+        self.timers.clear()
 
     # --- what the scheduler reads -------------------------------------------------------------------------
 
@@ -166,6 +161,6 @@ class BackendCore:
         return self.node_root / "workitems" / job_id
 
     @staticmethod
-    def _remove_tree(path: Path) -> None:
+    def remove_tree(path: Path) -> None:
         # Section 2.5: deleting a task or job removes its files regardless of retention.
         shutil.rmtree(path, ignore_errors=True)

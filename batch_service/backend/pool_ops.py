@@ -16,7 +16,7 @@ from typing import Any
 
 from batch_service.backend import autoscale, errors, nodes
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
-from batch_service.backend.core import Entry, key_of
+from batch_service.backend.core import AccountState, Entry, key_of
 from batch_service.backend.ids import iso
 from batch_service.backend.models import POOL_ORDER, Model, ordered, stamp
 from batch_service.backend.node_ops import NodeOperations
@@ -71,36 +71,41 @@ def _duration(body: Mapping[str, Any], name: str, minimum: float, maximum: float
     return str(value)
 
 
-class PoolOperations(NodeOperations):
+class PoolOperations:
     """Resize, node removal, autoscale and the pool updates."""
 
-    # --- creation (called by Backend._add_pool) -----------------------------------------------------------
+    def __init__(self, core: AccountState, nodes: NodeOperations) -> None:
+        self._core = core
+        self._nodes = nodes
+        nodes.after_drop = self._settle_allocation
 
-    def _allocate_new_pool(self, pool: Entry) -> None:
+    # --- creation (called when a pool is added) ------------------------------------------------------------
+
+    def allocate_new_pool(self, pool: Entry) -> None:
         model = pool.model
         if model.get("enableAutoScale"):
             self._evaluate_and_store(pool)
             model["targetDedicatedNodes"], model["targetLowPriorityNodes"] = self._formula_targets(pool, (0, 0))
             self._arm_autoscale(pool)
         allocation = nodes.allocate(int(model.get("targetDedicatedNodes") or 0),
-                                    int(model.get("targetLowPriorityNodes") or 0), self.max_nodes)
-        self._add_nodes(pool, allocation.dedicated, allocation.low_priority)
+                                    int(model.get("targetLowPriorityNodes") or 0), self._core.max_nodes)
+        self._nodes.add_nodes(pool, allocation.dedicated, allocation.low_priority)
         if allocation.errors:
             model["resizeErrors"] = allocation.errors
-        self._count_nodes(pool)
+        self._nodes.count_nodes(pool)
         pool.model = ordered(model, POOL_ORDER)
 
-    def _resume_pools(self) -> None:
+    def resume_pools(self) -> None:
         """After a restart: reboots and removals in flight finish, resizes complete, autoscale re-arms."""
-        for pool in list(self._pools.values()):
+        for pool in list(self._core.pools.values()):
             if pool.state == "deleting":
                 continue
-            for record in self._records(pool):
+            for record in self._nodes.records(pool):
                 if record["condition"] == "rebooting":
-                    nodes.move_condition(record, "ready", iso(self._clock.tick()))
-            leaving = [record for record in self._records(pool) if record["condition"] == "leavingpool"]
+                    nodes.move_condition(record, "ready", iso(self._core.clock.tick()))
+            leaving = [record for record in self._nodes.records(pool) if record["condition"] == "leavingpool"]
             if leaving:
-                self._drop_nodes(pool, leaving)
+                self._nodes.drop_nodes(pool, leaving)
             option = str(pool.extra.get("deallocation", "requeue"))
             if pool.model.get("allocationState") == "resizing" and "removing" in pool.extra:
                 self._finish_removal(key_of(pool.model["id"]), tuple(pool.extra["removing"]), option)
@@ -121,7 +126,7 @@ class PoolOperations(NodeOperations):
         if unknown:
             raise errors.invalid_property(unknown[0], "This property cannot be updated on a pool.")
         shaping = [name for name in _PATCH_WHEN_EMPTY if name in changes]
-        if shaping and self._records(pool):
+        if shaping and self._nodes.records(pool):
             raise errors.invalid_for_current_state(f"{shaping[0]} can change only while the pool has no nodes.")
         self._validate_pool_change(pool, changes)
         pool.model.update(changes)
@@ -153,17 +158,17 @@ class PoolOperations(NodeOperations):
         bodies.validate_pool_create({**candidate, "targetDedicatedNodes": 0, **changes})
 
     def _pool_to_change(self, pool_id: str, conditions: Conditions) -> Entry:
-        pool = self._pool(pool_id)
+        pool = self._core.pool_entry(pool_id)
         conditions.check(pool.model, read=False)
         if pool.state == "deleting":
             raise errors.pool_being_deleted()
         return pool
 
     def _changed(self, pool: Entry) -> None:
-        stamp(pool.model, self._clock.tick())
+        stamp(pool.model, self._core.clock.tick())
         pool.model = ordered(pool.model, POOL_ORDER)
-        self._save_pool(pool)
-        self.lifecycle.nodes_changed(pool.model["id"])
+        self._core.save_pool(pool)
+        self._core.lifecycle.nodes_changed(pool.model["id"])
 
     # --- resize and stop resize ---------------------------------------------------------------------------
 
@@ -188,7 +193,7 @@ class PoolOperations(NodeOperations):
 
     def _move_allocation(self, pool: Entry, to_state: str) -> None:
         nodes.require_allocation_transition(pool.model.get("allocationState", "steady"), to_state)
-        ticks = self._clock.tick()
+        ticks = self._core.clock.tick()
         pool.model["allocationState"] = to_state
         pool.model["allocationStateTransitionTime"] = iso(ticks)
         stamp(pool.model, ticks)
@@ -200,27 +205,29 @@ class PoolOperations(NodeOperations):
         pool.extra.pop("removing", None)
         self._move_allocation(pool, "resizing")
         pool.model = ordered(pool.model, POOL_ORDER)
-        self._save_pool(pool)
+        self._core.save_pool(pool)
         key = key_of(pool.model["id"])
-        self._call_later(("resize", key), self.resize_delay, functools.partial(self._finish_resize, key, option))
+        finish = functools.partial(self._finish_resize, key, option)
+        self._core.call_later(("resize", key), self._core.resize_delay, finish)
 
     def _finish_resize(self, pool_key: str, option: str) -> None:
-        pool = self._pools.get(pool_key)
+        pool = self._core.pools.get(pool_key)
         if pool is None or pool.state == "deleting" or pool.model.get("allocationState") != "resizing":
             return
         allocation = nodes.allocate(int(pool.model.get("targetDedicatedNodes") or 0),
-                                    int(pool.model.get("targetLowPriorityNodes") or 0), self.max_nodes)
-        staying = [record for record in self._records(pool) if record["condition"] != "leavingpool"]
+                                    int(pool.model.get("targetLowPriorityNodes") or 0), self._core.max_nodes)
+        staying = [record for record in self._nodes.records(pool) if record["condition"] != "leavingpool"]
         surplus: list[Record] = []
         for dedicated, wanted in ((True, allocation.dedicated), (False, allocation.low_priority)):
             kind = [record for record in staying if record["isDedicated"] == dedicated]
             if len(kind) < wanted:
-                self._add_nodes(pool, wanted - len(kind) if dedicated else 0, 0 if dedicated else wanted - len(kind))
-            running = {record["id"]: len(self._running(record["id"])) for record in kind}
+                missing = wanted - len(kind)
+                self._nodes.add_nodes(pool, missing if dedicated else 0, 0 if dedicated else missing)
+            running = {record["id"]: len(self._nodes.running(record["id"])) for record in kind}
             surplus += nodes.removal_order(kind, running)[:max(0, len(kind) - wanted)]
         if allocation.errors:
             pool.model["resizeErrors"] = allocation.errors
-        self._count_nodes(pool)
+        self._nodes.count_nodes(pool)
         self._remove(pool, surplus, option)
 
     def _remove(self, pool: Entry, records: list[Record], option: str) -> None:
@@ -228,22 +235,23 @@ class PoolOperations(NodeOperations):
         now: list[Record] = []
         later: list[Record] = []
         for record in records:
-            busy = option in ("taskcompletion", "retaineddata") and self._running(record["id"])
+            busy = option in ("taskcompletion", "retaineddata") and self._nodes.running(record["id"])
             (later if busy else now).append(record)
-        when = iso(self._clock.tick())
+        when = iso(self._core.clock.tick())
         for record in later:
             nodes.move_condition(record, "leavingpool", when)
-            self._draining[key_of(record["id"])] = "remove"
-        self._drop_nodes(pool, now)
-        self._stop_node_tasks(pool, now, option)
+            self._nodes.draining[key_of(record["id"])] = "remove"
+        self._nodes.drop_nodes(pool, now)
+        self._nodes.stop_node_tasks(pool, now, option)
 
-    def _drop_nodes(self, pool: Entry, records: list[Record]) -> None:
-        super()._drop_nodes(pool, records)
+    def _settle_allocation(self, pool: Entry) -> None:
+        """Nodes left: a resize with none still leaving and no timer pending is over."""
         key = key_of(pool.model["id"])
-        leaving = any(record["condition"] == "leavingpool" for record in self._records(pool))
-        if pool.model.get("allocationState") == "resizing" and not leaving and ("resize", key) not in self._timers:
+        leaving = any(record["condition"] == "leavingpool" for record in self._nodes.records(pool))
+        pending = ("resize", key) in self._core.timers
+        if pool.model.get("allocationState") == "resizing" and not leaving and not pending:
             self._move_allocation(pool, "steady")
-            self._save_pool(pool)
+            self._core.save_pool(pool)
 
     def stop_resize(self, pool_id: str, conditions: Conditions = NO_CONDITIONS) -> Model:
         """POST /pools/{id}/stopresize: `stopping`, then `steady` with the nodes the pool has now."""
@@ -251,20 +259,21 @@ class PoolOperations(NodeOperations):
         if pool.model.get("allocationState") != "resizing":
             return pool.model  # nothing to stop
         key = key_of(pool.model["id"])
-        handle = self._timers.pop(("resize", key), None)
+        handle = self._core.timers.pop(("resize", key), None)
         if handle is not None:
             handle.cancel()
         self._move_allocation(pool, "stopping")
-        self._save_pool(pool)
-        self._call_later(("stop", key), self.resize_delay, functools.partial(self._finish_stop, key))
+        self._core.save_pool(pool)
+        finish = functools.partial(self._finish_stop, key)
+        self._core.call_later(("stop", key), self._core.resize_delay, finish)
         return pool.model
 
     def _finish_stop(self, pool_key: str) -> None:
-        pool = self._pools.get(pool_key)
+        pool = self._core.pools.get(pool_key)
         if pool is None or pool.model.get("allocationState") != "stopping":
             return
         self._move_allocation(pool, "steady")
-        self._save_pool(pool)
+        self._core.save_pool(pool)
 
     # --- remove nodes -------------------------------------------------------------------------------------
 
@@ -280,9 +289,9 @@ class PoolOperations(NodeOperations):
         _duration(given, "resizeTimeout", MIN_RESIZE_TIMEOUT)
         option = nodes.option_of(given, "nodeDeallocationOption", nodes.DEALLOCATION_OPTIONS)
         self._require_steady(pool)
-        chosen = [self._node(pool_id, name)[1] for name in dict.fromkeys(names)]
+        chosen = [self._nodes.node(pool_id, name)[1] for name in dict.fromkeys(names)]
         for record in chosen:
-            nodes.check_node_rule("remove", self._state_of(record))
+            nodes.check_node_rule("remove", self._nodes.state_of(record))
         dedicated = sum(1 for record in chosen if record["isDedicated"])
         pool.model["targetDedicatedNodes"] = max(0, int(pool.model.get("targetDedicatedNodes") or 0) - dedicated)
         pool.model["targetLowPriorityNodes"] = max(0, int(pool.model.get("targetLowPriorityNodes") or 0)
@@ -290,17 +299,17 @@ class PoolOperations(NodeOperations):
         node_keys = tuple(key_of(record["id"]) for record in chosen)
         pool.extra.update(deallocation=option, removing=list(node_keys))  # finished after a restart too
         self._move_allocation(pool, "resizing")
-        self._save_pool(pool)
+        self._core.save_pool(pool)
         key = key_of(pool.model["id"])
-        self._call_later(("resize", key), self.resize_delay,
+        self._core.call_later(("resize", key), self._core.resize_delay,
                          functools.partial(self._finish_removal, key, node_keys, option))
         return pool.model
 
     def _finish_removal(self, pool_key: str, node_keys: tuple[str, ...], option: str) -> None:
-        pool = self._pools.get(pool_key)
+        pool = self._core.pools.get(pool_key)
         if pool is None or pool.state == "deleting" or pool.model.get("allocationState") != "resizing":
             return
-        chosen = [record for record in self._records(pool) if key_of(record["id"]) in node_keys]
+        chosen = [record for record in self._nodes.records(pool) if key_of(record["id"]) in node_keys]
         pool.extra.pop("removing", None)
         self._remove(pool, chosen, option)
 
@@ -318,7 +327,7 @@ class PoolOperations(NodeOperations):
         self._require_steady(pool)
         pool.model.update(enableAutoScale=True, autoScaleFormula=formula, autoScaleEvaluationInterval=interval
                           or pool.model.get("autoScaleEvaluationInterval") or DEFAULT_AUTOSCALE_INTERVAL)
-        stamp(pool.model, self._clock.tick())
+        stamp(pool.model, self._core.clock.tick())
         self._autoscale_tick(key_of(pool.model["id"]))
         return pool.model
 
@@ -326,11 +335,11 @@ class PoolOperations(NodeOperations):
         """POST /pools/{id}/disableautoscale: the pool keeps its nodes and stops evaluating."""
         pool = self._pool_to_change(pool_id, conditions)
         pool.model["enableAutoScale"] = False
-        handle = self._timers.pop(("autoscale", key_of(pool.model["id"])), None)
+        handle = self._core.timers.pop(("autoscale", key_of(pool.model["id"])), None)
         if handle is not None:
             handle.cancel()
-        stamp(pool.model, self._clock.tick())
-        self._save_pool(pool)
+        stamp(pool.model, self._core.clock.tick())
+        self._core.save_pool(pool)
         return pool.model
 
     def evaluate_autoscale(self, pool_id: str, body: object) -> Model:
@@ -354,7 +363,7 @@ class PoolOperations(NodeOperations):
 
     def _samples(self, pool: Entry) -> dict[str, int]:
         active = running = 0
-        for job in self._jobs.values():
+        for job in self._core.jobs.values():
             if job.state != "active" or key_of(str(job.model["executionInfo"].get("poolId", ""))) != \
                     key_of(pool.model["id"]):
                 continue
@@ -365,7 +374,7 @@ class PoolOperations(NodeOperations):
         return {"$ActiveTasks": active, "$RunningTasks": running, "$PendingTasks": active + running}
 
     def _run(self, pool: Entry, formula: autoscale.Formula) -> tuple[Model, dict[str, autoscale.Value]]:
-        run: Model = {"timestamp": iso(self._clock.tick())}
+        run: Model = {"timestamp": iso(self._core.clock.tick())}
         try:
             results = formula.evaluate(self._samples(pool))
             autoscale.node_targets(results)
@@ -379,7 +388,7 @@ class PoolOperations(NodeOperations):
         try:
             formula = self._parse(str(pool.model.get("autoScaleFormula", "")))
         except errors.BatchServiceError as exc:
-            pool.model["autoScaleRun"] = {"timestamp": iso(self._clock.tick()),
+            pool.model["autoScaleRun"] = {"timestamp": iso(self._core.clock.tick()),
                                           "error": {"code": exc.code, "message": exc.message,
                                                     "values": [{"name": v["key"], "value": v["value"]}
                                                                for v in exc.values]}}
@@ -394,7 +403,7 @@ class PoolOperations(NodeOperations):
         return (fallback[0] if dedicated is None else dedicated, fallback[1] if low is None else low)
 
     def _autoscale_tick(self, pool_key: str) -> None:
-        pool = self._pools.get(pool_key)
+        pool = self._core.pools.get(pool_key)
         if pool is None or pool.state == "deleting" or not pool.model.get("enableAutoScale"):
             return
         results = self._evaluate_and_store(pool)
@@ -403,10 +412,10 @@ class PoolOperations(NodeOperations):
                        int(pool.model.get("targetLowPriorityNodes") or 0))
             targets = self._formula_targets(pool, current)
             option = autoscale.node_targets(results)[2] or "requeue"
-            if targets != current or len(self._records(pool)) != sum(targets):
+            if targets != current or len(self._nodes.records(pool)) != sum(targets):
                 self._begin_resize(pool, targets[0], targets[1], option)
         pool.model = ordered(pool.model, POOL_ORDER)
-        self._save_pool(pool)
+        self._core.save_pool(pool)
         self._arm_autoscale(pool)
 
     def _arm_autoscale(self, pool: Entry) -> None:
@@ -416,7 +425,8 @@ class PoolOperations(NodeOperations):
             return  # no loop (a backend used directly): nothing evaluates on an interval
         interval = duration_seconds(pool.model.get("autoScaleEvaluationInterval") or DEFAULT_AUTOSCALE_INTERVAL)
         key = key_of(pool.model["id"])
-        old = self._timers.pop(("autoscale", key), None)
+        old = self._core.timers.pop(("autoscale", key), None)
         if old is not None:
             old.cancel()
-        self._call_later(("autoscale", key), interval or 900.0, functools.partial(self._autoscale_tick, key))
+        tick = functools.partial(self._autoscale_tick, key)
+        self._core.call_later(("autoscale", key), interval or 900.0, tick)
