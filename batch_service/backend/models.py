@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from batch_service.backend.ids import etag, iso
+from batch_service.validation import bodies
 
 Model = dict[str, Any]
 
@@ -49,61 +50,60 @@ _JM_TASK_FIELDS = (
     "authenticationTokenSettings",
 )
 
-# --- enum spellings (section 1.1: lowercase in 2025-06-01; bind-mount sources stay PascalCase, 3.9) ------
-_SCOPE = ("task", "pool")
-_ELEVATION = ("nonadmin", "admin")
-_JOB_ACTION = ("none", "disable", "terminate")
-_DEPENDENCY_ACTION = ("satisfy", "block")
-_USER = ((("userIdentity", "autoUser", "scope"), _SCOPE), (("userIdentity", "autoUser", "elevationLevel"), _ELEVATION))
-_CONTAINER = (
-    (("containerSettings", "workingDirectory"), ("taskWorkingDirectory", "containerImageDefault")),
-    (("containerSettings", "containerHostBatchBindMounts", "*", "source"),
-     ("Shared", "Startup", "VfsMounts", "Task", "JobPrep", "Applications")),
-)
-_OUTPUTS = ((("outputFiles", "*", "uploadOptions", "uploadCondition"),
-             ("tasksuccess", "taskfailure", "taskcompletion")),)
+# --- enums stored in their canonical spelling (section 1.1: lowercase in 2025-06-01; bind-mount sources stay
+# PascalCase, 3.9). The paths are listed here; the spellings come from the validation tables, stated once.
+EnumPath = tuple[str, ...]
+_USER: tuple[EnumPath, ...] = (("userIdentity", "autoUser", "scope"), ("userIdentity", "autoUser", "elevationLevel"))
+_CONTAINER: tuple[EnumPath, ...] = (("containerSettings", "workingDirectory"),
+                                    ("containerSettings", "containerHostBatchBindMounts", "*", "source"))
+_OUTPUTS: tuple[EnumPath, ...] = (("outputFiles", "*", "uploadOptions", "uploadCondition"),)
 
 
-def _exit_option_paths() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    paths: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+def _exit_option_paths() -> list[EnumPath]:
+    paths: list[EnumPath] = []
     for prefix in (("exitCodes", "*", "exitOptions"), ("exitCodeRanges", "*", "exitOptions"),
                    ("preProcessingError",), ("fileUploadError",), ("default",)):
-        paths.append((("exitConditions", *prefix, "jobAction"), _JOB_ACTION))
-        paths.append((("exitConditions", *prefix, "dependencyAction"), _DEPENDENCY_ACTION))
+        paths.append(("exitConditions", *prefix, "jobAction"))
+        paths.append(("exitConditions", *prefix, "dependencyAction"))
     return paths
 
 
-EnumPaths = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
-TASK_ENUMS: EnumPaths = (*_USER, *_CONTAINER, *_OUTPUTS, *_exit_option_paths())
+def _under(prefix: EnumPath, paths: Iterable[EnumPath]) -> tuple[EnumPath, ...]:
+    return tuple((*prefix, *path) for path in paths)
 
 
-def _under(prefix: tuple[str, ...], paths: Iterable[tuple[tuple[str, ...], tuple[str, ...]]]) -> EnumPaths:
-    return tuple(((*prefix, *path), values) for path, values in paths)
-
-
-_POOL_SPEC: EnumPaths = (
-    (("taskSchedulingPolicy", "nodeFillType"), ("spread", "pack")),
-    (("taskSchedulingPolicy", "jobDefaultOrder"), ("none", "creationtime")),
-    (("virtualMachineConfiguration", "nodePlacementConfiguration", "policy"), ("regional", "zonal")),
-    (("virtualMachineConfiguration", "containerConfiguration", "type"), ("dockerCompatible", "criCompatible")),
-    (("virtualMachineConfiguration", "dataDisks", "*", "caching"), ("none", "readonly", "readwrite")),
-    (("virtualMachineConfiguration", "osDisk", "caching"), ("none", "readonly", "readwrite")),
-    (("networkConfiguration", "dynamicVNetAssignmentScope"), ("none", "job")),
-    (("upgradePolicy", "mode"), ("automatic", "manual", "rolling")),
-    (("userAccounts", "*", "elevationLevel"), _ELEVATION),
-    (("userAccounts", "*", "windowsUserConfiguration", "loginMode"), ("batch", "interactive")),
+_POOL_SPEC: tuple[EnumPath, ...] = (
+    ("taskSchedulingPolicy", "nodeFillType"),
+    ("taskSchedulingPolicy", "jobDefaultOrder"),
+    ("virtualMachineConfiguration", "nodePlacementConfiguration", "policy"),
+    ("virtualMachineConfiguration", "containerConfiguration", "type"),
+    ("virtualMachineConfiguration", "dataDisks", "*", "caching"),
+    ("virtualMachineConfiguration", "osDisk", "caching"),
+    ("networkConfiguration", "dynamicVNetAssignmentScope"),
+    ("upgradePolicy", "mode"),
+    ("userAccounts", "*", "elevationLevel"),
+    ("userAccounts", "*", "windowsUserConfiguration", "loginMode"),
     *_under(("startTask",), (*_USER, *_CONTAINER)),
 )
-POOL_ENUMS: EnumPaths = _POOL_SPEC
-JOB_ENUMS: EnumPaths = (
-    (("onAllTasksComplete",), ("noaction", "terminatejob")),
-    (("onTaskFailure",), ("noaction", "performexitoptionsjobaction")),
-    (("poolInfo", "autoPoolSpecification", "poolLifetimeOption"), ("jobschedule", "job")),
+_JOB_PATHS: tuple[EnumPath, ...] = (
+    ("onAllTasksComplete",),
+    ("onTaskFailure",),
+    ("poolInfo", "autoPoolSpecification", "poolLifetimeOption"),
     *_under(("poolInfo", "autoPoolSpecification", "pool"), _POOL_SPEC),
     *_under(("jobManagerTask",), (*_USER, *_CONTAINER, *_OUTPUTS)),
     *_under(("jobPreparationTask",), (*_USER, *_CONTAINER)),
     *_under(("jobReleaseTask",), (*_USER, *_CONTAINER)),
 )
+EnumPaths = tuple[tuple[EnumPath, tuple[str, ...]], ...]
+
+
+def _spelled(kind: str, paths: Iterable[EnumPath]) -> EnumPaths:
+    return tuple((path, bodies.enum_spellings(kind, path)) for path in paths)
+
+
+TASK_ENUMS: EnumPaths = _spelled("task", (*_USER, *_CONTAINER, *_OUTPUTS, *_exit_option_paths()))
+POOL_ENUMS: EnumPaths = _spelled("pool", _POOL_SPEC)
+JOB_ENUMS: EnumPaths = _spelled("job", _JOB_PATHS)
 
 
 def copy_json(value: Any) -> Any:
@@ -244,7 +244,7 @@ def job_manager_as_task(job_manager: Mapping[str, Any]) -> Model:
 # Memory with many tasks: the sub-objects most tasks share (default constraints, the default user, the first
 # executionInfo) are one object each, not one per task. Task models are never changed in place below their top
 # level (a change replaces the whole sub-object: TaskOperations._apply_task_info, replace_task, reactivate), and
-# every reader gets a deep copy (BackendCore.public), so sharing them changes no behaviour.
+# every reader gets a deep copy (AccountState.public), so sharing them changes no behaviour.
 _DEFAULT_USER_IDENTITY: Model = {"autoUser": dict(DEFAULT_AUTO_USER)}
 _NEW_EXECUTION_INFO: Model = {"retryCount": 0, "requeueCount": 0}
 

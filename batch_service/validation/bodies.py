@@ -16,6 +16,7 @@ from batch_service.validation.core import (
     check_body,
     comparable_form,
     join,
+    obj,
     reject,
     with_canonical_enums,
 )
@@ -133,6 +134,20 @@ def normalise_enums(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown body kind {kind!r}; expected one of {', '.join(BODY_TYPES)}")
     normalised: dict[str, Any] = with_canonical_enums(SCHEMAS, BODY_TYPES[kind], body)
     return normalised
+
+
+def enum_spellings(kind: str, path: tuple[str, ...]) -> tuple[str, ...]:
+    """The 2025-06-01 spellings of the enum at `path` of a request body (`*` steps into list items), read
+    from the tables: the one statement of each enum, which the backend also uses to store canonical values."""
+    field = obj(BODY_TYPES[kind])
+    for name in path:
+        step = field.item if name == "*" else SCHEMAS[field.ref].fields[name]
+        if step is None:
+            raise KeyError(f"{kind}: {'.'.join(path)} is not a list")
+        field = step
+    if field.kind != "enum":
+        raise KeyError(f"{kind}: {'.'.join(path)} is not an enum")
+    return field.enum
 
 
 def changes_pool(body: object, job: Mapping[str, Any]) -> bool:
