@@ -7,7 +7,7 @@ the code to it, with no import cycle):
     validation/  request-body validation tables
     scheduler/   slots, priorities, dependencies, retries, wall clock, exit conditions, job completion
     runner/      ProcessRunner and InstantRunner: spawn, task directories, environment, files
-Top-level modules: __main__ (the command), server (composition root: wires the layers and serves), settings
+Top-level modules: __main__ (the command), app (composition root: wires the layers and serves), settings
 and faults (the command line and its fault plan), durations (the one ISO 8601 duration parser).
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ import asyncio
 import logging
 import sys
 
-from batch_service.server import serve
+from batch_service.app import serve
 from batch_service.settings import settings_from_args
 
 

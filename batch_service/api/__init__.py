@@ -3,5 +3,5 @@ the route tables with their thin handlers (jobs, tasks, pools, nodes, files, sch
 
 Handlers translate the wire into keyword arguments and call the backend; they hold no state and no rules.
 May import: batch_service.backend, batch_service.validation and the top-level settings, faults and durations.
-Imported by: batch_service.server only.
+Imported by: batch_service.app only.
 """

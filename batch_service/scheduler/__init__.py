@@ -3,5 +3,5 @@ limits, exit conditions, job completion, retention and job preparation/release. 
 Lifecycle: the backend reports committed changes, the scheduler reports back through the backend's methods.
 
 May import: batch_service.backend, batch_service.runner, the top-level settings and durations; never the api.
-Imported by: batch_service.server only.
+Imported by: batch_service.app only.
 """
