@@ -1,4 +1,4 @@
-"""`python -m batch_service serve --host 127.0.0.1 --port 0 --data-dir DIR` (docs/TEAM-NOTES.md)."""
+"""`python -m batch_service serve --host 127.0.0.1 --port 0 --data-dir DIR`."""
 from __future__ import annotations
 
 import asyncio

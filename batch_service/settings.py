@@ -1,4 +1,4 @@
-"""The service's settings, from the command line and the environment (docs/TEAM-NOTES.md start contract)."""
+"""The service's settings, from the command line and the environment (the `serve` start contract)."""
 from __future__ import annotations
 
 import argparse

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.test_scheduler_support import BatchApi, wait_for
+from tests.batch_service.test_scheduler_support import BatchApi, wait_for
 from tests.support.processes import ProcStat, orphans
 from tests.support.service import start_service
 

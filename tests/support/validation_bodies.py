@@ -1,6 +1,7 @@
 """Request bodies, stored jobs and assertion helpers shared by the tests of batch_service.validation."""
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from batch_service.validation import ValidationError
+from batch_service.validation.bodies import ValidationError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 REMOVED_FIELDS_EXAMPLE = "job-create-full-with-removed-pool-fields.json"
@@ -56,6 +57,13 @@ def pool(**fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
+
+
+def accepted(check: Callable[..., object], *args: Any) -> None:
+    """Run a validator on a valid body: it returns None and leaves every argument as it was (it is pure)."""
+    before = copy.deepcopy(args)
+    assert check(*args) is None
+    assert args == before
 
 
 def rejected(check: Callable[..., None], *args: Any) -> ValidationError:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from batch_service.spawn import start_task_process
+from batch_service.runner.spawn import start_task_process
 
 
 def run(tmp_path: Path, argv: list[str], env: dict[str, str] | None = None, append: bool = False) -> tuple[int, str]:

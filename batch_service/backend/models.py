@@ -1,0 +1,352 @@
+"""Read models (section 5): what GET returns for a pool, job or task, built from a create body with the
+defaults the service fills in (section 5.3) and enum values in their 2025-06-01 spelling (section 1.1).
+
+Stored models keep `url` as a path (`/jobs/{id}`); the HTTP layer prefixes the endpoint when it answers.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from batch_service.backend.ids import etag, iso
+from batch_service.validation import bodies
+
+Model = dict[str, Any]
+
+UNLIMITED = "P10675199DT2H48M5.4775807S"  # .NET TimeSpan.MaxValue, the service's "unlimited" (section 1.1)
+TASK_RETENTION_DEFAULT = "P7D"  # section 3.5
+JOB_RELEASE_WALL_CLOCK_DEFAULT = "PT15M"  # section 3.10
+DEFAULT_AUTO_USER = {"scope": "pool", "elevationLevel": "nonadmin"}  # section 3.9
+
+JOB_ORDER = (
+    "id", "displayName", "usesTaskDependencies", "url", "eTag", "lastModified", "creationTime", "state",
+    "stateTransitionTime", "previousState", "previousStateTransitionTime", "priority", "allowTaskPreemption",
+    "maxParallelTasks", "constraints", "jobManagerTask", "jobPreparationTask", "jobReleaseTask",
+    "commonEnvironmentSettings", "poolInfo", "onAllTasksComplete", "onTaskFailure", "networkConfiguration",
+    "metadata", "executionInfo", "stats",
+)
+TASK_ORDER = (
+    "id", "displayName", "url", "eTag", "creationTime", "lastModified", "exitConditions", "state",
+    "stateTransitionTime", "previousState", "previousStateTransitionTime", "commandLine", "containerSettings",
+    "resourceFiles", "outputFiles", "environmentSettings", "affinityInfo", "constraints", "requiredSlots",
+    "userIdentity", "executionInfo", "nodeInfo", "multiInstanceSettings", "stats", "dependsOn",
+    "applicationPackageReferences", "authenticationTokenSettings",
+)
+POOL_ORDER = (
+    "id", "displayName", "url", "eTag", "lastModified", "creationTime", "state", "stateTransitionTime",
+    "allocationState", "allocationStateTransitionTime", "vmSize", "virtualMachineConfiguration",
+    "resizeTimeout", "currentDedicatedNodes", "currentLowPriorityNodes", "targetDedicatedNodes",
+    "targetLowPriorityNodes", "enableAutoScale", "autoScaleFormula", "autoScaleEvaluationInterval",
+    "enableInterNodeCommunication", "networkConfiguration", "startTask", "applicationPackageReferences",
+    "taskSlotsPerNode", "taskSchedulingPolicy", "userAccounts", "metadata", "mountConfiguration",
+    "upgradePolicy",
+)
+# The body fields of a task create that the job manager task shares (section 3.10).
+_JM_TASK_FIELDS = (
+    "id", "displayName", "commandLine", "containerSettings", "resourceFiles", "outputFiles",
+    "environmentSettings", "constraints", "requiredSlots", "userIdentity", "applicationPackageReferences",
+    "authenticationTokenSettings",
+)
+
+# --- enums stored in their canonical spelling (section 1.1: lowercase in 2025-06-01; bind-mount sources stay
+# PascalCase, 3.9). The paths are listed here; the spellings come from the validation tables, stated once.
+EnumPath = tuple[str, ...]
+_USER: tuple[EnumPath, ...] = (("userIdentity", "autoUser", "scope"), ("userIdentity", "autoUser", "elevationLevel"))
+_CONTAINER: tuple[EnumPath, ...] = (("containerSettings", "workingDirectory"),
+                                    ("containerSettings", "containerHostBatchBindMounts", "*", "source"))
+_OUTPUTS: tuple[EnumPath, ...] = (("outputFiles", "*", "uploadOptions", "uploadCondition"),)
+
+
+def _exit_option_paths() -> list[EnumPath]:
+    paths: list[EnumPath] = []
+    for prefix in (("exitCodes", "*", "exitOptions"), ("exitCodeRanges", "*", "exitOptions"),
+                   ("preProcessingError",), ("fileUploadError",), ("default",)):
+        paths.append(("exitConditions", *prefix, "jobAction"))
+        paths.append(("exitConditions", *prefix, "dependencyAction"))
+    return paths
+
+
+def _under(prefix: EnumPath, paths: Iterable[EnumPath]) -> tuple[EnumPath, ...]:
+    return tuple((*prefix, *path) for path in paths)
+
+
+_POOL_SPEC: tuple[EnumPath, ...] = (
+    ("taskSchedulingPolicy", "nodeFillType"),
+    ("taskSchedulingPolicy", "jobDefaultOrder"),
+    ("virtualMachineConfiguration", "nodePlacementConfiguration", "policy"),
+    ("virtualMachineConfiguration", "containerConfiguration", "type"),
+    ("virtualMachineConfiguration", "dataDisks", "*", "caching"),
+    ("virtualMachineConfiguration", "osDisk", "caching"),
+    ("networkConfiguration", "dynamicVNetAssignmentScope"),
+    ("upgradePolicy", "mode"),
+    ("userAccounts", "*", "elevationLevel"),
+    ("userAccounts", "*", "windowsUserConfiguration", "loginMode"),
+    *_under(("startTask",), (*_USER, *_CONTAINER)),
+)
+_JOB_PATHS: tuple[EnumPath, ...] = (
+    ("onAllTasksComplete",),
+    ("onTaskFailure",),
+    ("poolInfo", "autoPoolSpecification", "poolLifetimeOption"),
+    *_under(("poolInfo", "autoPoolSpecification", "pool"), _POOL_SPEC),
+    *_under(("jobManagerTask",), (*_USER, *_CONTAINER, *_OUTPUTS)),
+    *_under(("jobPreparationTask",), (*_USER, *_CONTAINER)),
+    *_under(("jobReleaseTask",), (*_USER, *_CONTAINER)),
+)
+EnumPaths = tuple[tuple[EnumPath, tuple[str, ...]], ...]
+
+
+def _spelled(kind: str, paths: Iterable[EnumPath]) -> EnumPaths:
+    return tuple((path, bodies.enum_spellings(kind, path)) for path in paths)
+
+
+TASK_ENUMS: EnumPaths = _spelled("task", (*_USER, *_CONTAINER, *_OUTPUTS, *_exit_option_paths()))
+POOL_ENUMS: EnumPaths = _spelled("pool", _POOL_SPEC)
+JOB_ENUMS: EnumPaths = _spelled("job", _JOB_PATHS)
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars), at a fraction of copy.deepcopy's cost."""
+    if isinstance(value, dict):
+        return {name: copy_json(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
+
+@functools.cache
+def _spellings(paths: EnumPaths) -> tuple[tuple[tuple[str, ...], dict[str, str]], ...]:
+    # Each path with its values by lower case, built once per table (the tables are module constants).
+    return tuple((path, {value.lower(): value for value in values}) for path, values in paths)
+
+
+def canonical_enums(body: Mapping[str, Any], paths: EnumPaths) -> Model:
+    """A deep copy of `body` with every enum at `paths` in its canonical spelling (input is case-insensitive)."""
+    result: Model = copy_json(dict(body))
+    for path, spelling in _spellings(paths):
+        if path[0] in result:
+            _canonicalise(result, path, spelling)
+    return result
+
+
+def _canonicalise(node: Any, path: tuple[str, ...], spelling: dict[str, str]) -> None:
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    children = node if head == "*" and isinstance(node, list) else None
+    if children is not None:
+        for child in children:
+            _canonicalise(child, rest, spelling)
+        return
+    if not isinstance(node, dict) or head not in node:
+        return
+    if rest:
+        _canonicalise(node[head], rest, spelling)
+    elif isinstance(node[head], str):
+        node[head] = spelling.get(node[head].lower(), node[head])
+
+
+def ordered(model: Mapping[str, Any], order: tuple[str, ...]) -> Model:
+    """`model` with its keys in the canonical order; keys not in `order` keep their place at the end."""
+    known = {key: model[key] for key in order if key in model and model[key] is not None}
+    extra = {key: value for key, value in model.items() if key not in known and value is not None}
+    return {**known, **extra}
+
+
+def stamp(model: Model, ticks: int) -> None:
+    """Record a change made at `ticks`: new ETag and lastModified (section 5.1)."""
+    model["eTag"] = etag(ticks)
+    model["lastModified"] = iso(ticks)
+
+
+def move_state(model: Model, to_state: str, ticks: int) -> None:
+    """Enter `to_state`, keeping the previous state and both transition times (sections 5.1, 5.2)."""
+    model["previousState"] = model["state"]
+    model["previousStateTransitionTime"] = model["stateTransitionTime"]
+    model["state"] = to_state
+    model["stateTransitionTime"] = iso(ticks)
+
+
+# --- jobs -----------------------------------------------------------------------------------------------------
+
+def job_constraints(given: Mapping[str, Any] | None) -> Model:
+    """Job constraints with their defaults; the object appears even when none was sent (section 5.3)."""
+    given = given or {}
+    return {"maxWallClockTime": given.get("maxWallClockTime", UNLIMITED),
+            "maxTaskRetryCount": given.get("maxTaskRetryCount", 0)}
+
+
+# The updatable job properties and what PUT resets an omitted one to (section 4.1); None = absent.
+JOB_UPDATABLE_DEFAULTS: dict[str, Any] = {
+    "priority": 0, "allowTaskPreemption": False, "maxParallelTasks": -1, "constraints": None,
+    "onAllTasksComplete": "noaction", "metadata": None,
+}
+
+
+def new_job(body: Mapping[str, Any], ticks: int, pool_id: str) -> Model:
+    """The read model of a job just created from `body` (already validated and canonicalised)."""
+    now = iso(ticks)
+    model: Model = {key: body.get(key) for key in JOB_ORDER}
+    model.update({
+        "usesTaskDependencies": body.get("usesTaskDependencies", False),
+        "url": f"/jobs/{body['id']}", "eTag": etag(ticks), "lastModified": now, "creationTime": now,
+        "state": "active", "stateTransitionTime": now,
+        "priority": body.get("priority", 0),
+        "allowTaskPreemption": body.get("allowTaskPreemption", False),
+        "maxParallelTasks": body.get("maxParallelTasks", -1),
+        "constraints": job_constraints(body.get("constraints")),
+        "jobManagerTask": job_manager_defaults(body.get("jobManagerTask")),
+        "jobPreparationTask": job_preparation_defaults(body.get("jobPreparationTask")),
+        "jobReleaseTask": job_release_defaults(body.get("jobReleaseTask")),
+        "onAllTasksComplete": body.get("onAllTasksComplete", "noaction"),
+        "onTaskFailure": body.get("onTaskFailure", "noaction"),
+        "executionInfo": {"startTime": now, "poolId": pool_id},
+    })
+    return ordered(model, JOB_ORDER)
+
+
+def job_manager_defaults(task: Mapping[str, Any] | None) -> Model | None:
+    """Job manager task with the section 3.10 defaults."""
+    if task is None:
+        return None
+    return {**task, "requiredSlots": task.get("requiredSlots", 1),
+            "killJobOnCompletion": task.get("killJobOnCompletion", True),
+            "runExclusive": task.get("runExclusive", True),
+            "allowLowPriorityNode": task.get("allowLowPriorityNode", True)}
+
+
+def job_preparation_defaults(task: Mapping[str, Any] | None) -> Model | None:
+    """Job preparation task with the section 3.10 defaults (id `jobpreparation`)."""
+    if task is None:
+        return None
+    return {"id": task.get("id", "jobpreparation"), **task,
+            "waitForSuccess": task.get("waitForSuccess", True),
+            "rerunOnNodeRebootAfterSuccess": task.get("rerunOnNodeRebootAfterSuccess", True)}
+
+
+def job_release_defaults(task: Mapping[str, Any] | None) -> Model | None:
+    """Job release task with the section 3.10 defaults (id `jobrelease`, 15 minutes, 7 days)."""
+    if task is None:
+        return None
+    return {"id": task.get("id", "jobrelease"), **task,
+            "maxWallClockTime": task.get("maxWallClockTime", JOB_RELEASE_WALL_CLOCK_DEFAULT),
+            "retentionTime": task.get("retentionTime", TASK_RETENTION_DEFAULT)}
+
+
+def job_manager_as_task(job_manager: Mapping[str, Any]) -> Model:
+    """The task-create body of the job manager task, which the service lists among the job's tasks."""
+    return {key: job_manager[key] for key in _JM_TASK_FIELDS if key in job_manager}
+
+
+# --- tasks ----------------------------------------------------------------------------------------------------
+
+# Memory with many tasks: the sub-objects most tasks share (default constraints, the default user, the first
+# executionInfo) are one object each, not one per task. Task models are never changed in place below their top
+# level (a change replaces the whole sub-object: TaskOperations._apply_task_info, replace_task, reactivate), and
+# every reader gets a deep copy (AccountState.public), so sharing them changes no behaviour.
+_DEFAULT_USER_IDENTITY: Model = {"autoUser": dict(DEFAULT_AUTO_USER)}
+_NEW_EXECUTION_INFO: Model = {"retryCount": 0, "requeueCount": 0}
+
+
+@functools.lru_cache(maxsize=64)
+def _default_constraints(max_task_retry_count: Any) -> Model:
+    return {"maxWallClockTime": UNLIMITED, "retentionTime": TASK_RETENTION_DEFAULT,
+            "maxTaskRetryCount": max_task_retry_count}
+
+
+def share_common(stored: Model) -> Model:
+    """A task read back from the store, holding no more memory than when it was added: the JSON decoder
+    gives every task its own copy of every key and value, so keys are interned, the equal timestamps of a
+    task share one string, and default sub-objects become the shared ones above (equal values)."""
+    task: Model = _interned_keys(stored)
+    for name in ("state", "previousState"):
+        if isinstance(task.get(name), str):
+            task[name] = sys.intern(task[name])
+    for name in ("lastModified", "stateTransitionTime"):
+        if task.get(name) == task.get("creationTime"):
+            task[name] = task["creationTime"]
+    if task.get("userIdentity") == _DEFAULT_USER_IDENTITY:
+        task["userIdentity"] = _DEFAULT_USER_IDENTITY
+    if task.get("executionInfo") == _NEW_EXECUTION_INFO:
+        task["executionInfo"] = _NEW_EXECUTION_INFO
+    constraints = task.get("constraints")
+    if isinstance(constraints, dict) and isinstance(constraints.get("maxTaskRetryCount"), int):
+        shared = _default_constraints(constraints["maxTaskRetryCount"])
+        if constraints == shared:
+            task["constraints"] = shared
+    return task
+
+
+def _interned_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {sys.intern(name): _interned_keys(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_interned_keys(item) for item in value]
+    return value
+
+
+def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) -> Model:
+    """Task constraints with the section 3.5 defaults; the retry count defaults to the job's."""
+    retries = job["constraints"]["maxTaskRetryCount"]
+    if not given and isinstance(retries, int):
+        return _default_constraints(retries)
+    given = given or {}
+    return {"maxWallClockTime": given.get("maxWallClockTime", UNLIMITED),
+            "retentionTime": given.get("retentionTime", TASK_RETENTION_DEFAULT),
+            "maxTaskRetryCount": given.get("maxTaskRetryCount", retries)}
+
+
+def _user_identity(given: Mapping[str, Any] | None) -> Model:
+    if not given:
+        return _DEFAULT_USER_IDENTITY
+    if "autoUser" in given and isinstance(given["autoUser"], Mapping):
+        return {**given, "autoUser": {**DEFAULT_AUTO_USER, **given["autoUser"]}}
+    return dict(given)
+
+
+def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Model:
+    """The read model of a task just added to `job` from `body` (validated and canonicalised)."""
+    now = iso(ticks)
+    computed: Model = {
+        "url": f"/jobs/{job['id']}/tasks/{body['id']}", "eTag": etag(ticks), "creationTime": now,
+        "lastModified": now, "state": "active", "stateTransitionTime": now,
+        "constraints": task_constraints(body.get("constraints"), job),
+        "requiredSlots": body.get("requiredSlots", 1),
+        "userIdentity": _user_identity(body.get("userIdentity")),
+        "executionInfo": _NEW_EXECUTION_INFO,
+        "nodeInfo": None, "stats": None,
+    }
+    settings = body.get("multiInstanceSettings")
+    if isinstance(settings, Mapping):
+        computed["multiInstanceSettings"] = {"numberOfInstances": 1, **settings}
+    # One pass in the canonical order: a computed value wins over the body's, nulls are left out.
+    model: Model = {}
+    for key in TASK_ORDER:
+        value = computed[key] if key in computed else body.get(key)
+        if value is not None:
+            model[key] = value
+    return model
+
+
+# --- pools ----------------------------------------------------------------------------------------------------
+
+def new_pool(body: Mapping[str, Any], ticks: int) -> Model:
+    """The read model of a pool created from `body`; nodes appear at once (no allocation to wait for)."""
+    now = iso(ticks)
+    dedicated = body.get("targetDedicatedNodes", 0)
+    low_priority = body.get("targetLowPriorityNodes", 0)
+    model: Model = {key: body.get(key) for key in POOL_ORDER}
+    model.update({
+        "url": f"/pools/{body['id']}", "eTag": etag(ticks), "lastModified": now, "creationTime": now,
+        "state": "active", "stateTransitionTime": now, "allocationState": "steady",
+        "allocationStateTransitionTime": now, "resizeTimeout": body.get("resizeTimeout", "PT15M"),
+        "currentDedicatedNodes": dedicated, "currentLowPriorityNodes": low_priority,
+        "targetDedicatedNodes": dedicated, "targetLowPriorityNodes": low_priority,
+        "enableAutoScale": body.get("enableAutoScale", False),
+        "enableInterNodeCommunication": body.get("enableInterNodeCommunication", False),
+        "taskSlotsPerNode": body.get("taskSlotsPerNode", 1),
+        "taskSchedulingPolicy": body.get("taskSchedulingPolicy", {"nodeFillType": "spread"}),
+    })
+    extra = {key: value for key, value in body.items() if key not in model}
+    return ordered({**model, **extra}, POOL_ORDER)
