@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from providers.sdk_fixes import install_sdk_fixes
 
 if TYPE_CHECKING:
+    from providers.client.errors import BatchClientError, BatchError, ConfigurationError
     from providers.collection import BatchTaskCollection
-    from providers.errors import BatchClientError, BatchError, ConfigurationError
     from providers.factories import FactoryError, ParametricSweep, PerItem, TaskFactory, with_merge_task
     from providers.job import BatchJob, WiringError
     from providers.schedule import BatchJobSchedule
@@ -41,8 +41,8 @@ _HOMES = {
     "JobSpec": "specs", "JobConstraints": "specs", "JobManagerTask": "specs", "JobPreparationTask": "specs",
     "JobReleaseTask": "specs", "JobScheduleSpec": "specs", "TaskSpec": "specs", "TaskConstraints": "specs",
     "WaitForCompletion": "specs",
-    "FactoryError": "factories", "WiringError": "job", "BatchClientError": "errors", "BatchError": "errors",
-    "ConfigurationError": "errors",
+    "FactoryError": "factories", "WiringError": "job", "BatchClientError": "client.errors", "BatchError": "client.errors",
+    "ConfigurationError": "client.errors",
 }
 
 __all__ = [

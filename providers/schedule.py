@@ -21,9 +21,9 @@ from providers._base import (
     public,
     same_id,
 )
-from providers.errors import Exists, TransportError
+from providers.client.errors import Exists, TransportError
 from providers.schema import check_job_schedule, root_type
-from providers.schema_normalise import normalise_body
+from providers.schema.normalise import normalise_body
 from providers.secrets import mark_secret_spec
 from providers.specs import JobScheduleSpec
 

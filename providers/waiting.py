@@ -9,7 +9,7 @@ import isodate
 
 from providers._base import ProviderFailure, announce
 from providers.client import BatchClient
-from providers.errors import BatchError
+from providers.client.errors import BatchError
 
 # How much of stdout.txt / stderr.txt a waited task exports.
 TAIL_BYTES = 2048

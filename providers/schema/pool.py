@@ -1,7 +1,7 @@
 """Schema tables for a job's pool: BatchPoolInfo, the auto-pool and the pool specification (reference 3.2-3.3)."""
 from __future__ import annotations
 
-from providers.schema_model import (
+from providers.schema.model import (
     PATCH,
     PATCH_WHEN_DISABLED,
     REPLACE,
@@ -17,7 +17,7 @@ from providers.schema_model import (
     obj,
     string,
 )
-from providers.schema_tasks import (
+from providers.schema.tasks import (
     APPLICATION_PACKAGE,
     CONTAINER_REGISTRY,
     CONTAINER_SETTINGS,

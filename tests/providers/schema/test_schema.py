@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from providers import schema
-from providers.durations import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
-from providers.schema_check import check_spec, scalar_problem
-from providers.schema_job import JOB, JOB_SCHEDULE
-from providers.schema_model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
-from providers.schema_rules import CROSS_FIELD_RULES
-from providers.schema_tasks import TASK
+from providers.schema.check import check_spec, scalar_problem
+from providers.schema.durations import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
+from providers.schema.job import JOB, JOB_SCHEDULE
+from providers.schema.model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
+from providers.schema.rules import CROSS_FIELD_RULES
+from providers.schema.tasks import TASK
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
 
 
 def _walk(otype: ObjectType, prefix: str = "") -> Iterator[tuple[str, Field]]:
