@@ -231,9 +231,9 @@ def describe_rule(f: Field) -> str:
 
 
 def change_rule_markdown() -> str:
-    """The README's "what replaces what" table, generated from the job and task tables."""
+    """The README's "what replaces what" table, generated from the job, task and job schedule tables."""
     lines = ["| Resource | Property | On change | Why |", "|---|---|---|---|"]
-    for label, otype in (("BatchJob", JOB), ("BatchTask", TASK)):
+    for label, otype in (("BatchJob", JOB), ("BatchTask", TASK), ("BatchJobSchedule", JOB_SCHEDULE)):
         for path, f in _ruled_fields(otype, ""):
             lines.append(f"| {label} | `{path}` | {describe_rule(f)} | {f.note} |")
     lines += [

@@ -185,7 +185,11 @@ def test_change_rule_markdown_is_generated_from_the_tables() -> None:
                    "poolInfo.autoPoolSpecification.poolLifetimeOption", "poolInfo.autoPoolSpecification.keepAlive",
                    "poolInfo.autoPoolSpecification.pool"]
     assert sorted(job_paths) == sorted([n for n in JOB.names() if n != "poolInfo"] + pool_leaves)
-    assert len(rows) == len(job_paths) + len(TASK.fields)
+    assert "| BatchJobSchedule | `schedule` | update in place (PATCH) |" in text
+    assert "| BatchJobSchedule | `displayName` | **replace** |" in text
+    schedule_rows = [row for row in rows if row.startswith("| BatchJobSchedule ")]
+    assert len(schedule_rows) == len(JOB_SCHEDULE.fields)
+    assert len(rows) == len(job_paths) + len(TASK.fields) + len(JOB_SCHEDULE.fields)
 
 
 def test_secret_paths_and_redact_cover_every_secret_value_of_the_full_example() -> None:
