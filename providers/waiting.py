@@ -11,6 +11,8 @@ from providers.client import BatchClient
 from providers.client.errors import BatchError
 from providers.schema.durations import DurationError, parse_duration
 
+# What `wait_for_completion.success` may say (the typed input in specs.py spells the same pair).
+SUCCESS_RULES = ("exitCodeZero", "completed")
 # How much of stdout.txt / stderr.txt a waited task exports.
 TAIL_BYTES = 2048
 _POLL_START, _POLL_MAX = 0.2, 5.0
@@ -63,7 +65,7 @@ class WaitRule:
         # The unlimited spelling the service uses for "no limit" means no limit here too.
         seconds = math.inf if limit is None else limit.total_seconds()
         success = str(wait.get("success", "exitCodeZero"))
-        if success not in ("exitCodeZero", "completed"):
+        if success not in SUCCESS_RULES:
             raise ProviderFailure("wait_for_completion.success: must be 'exitCodeZero' or 'completed'")
         return cls(seconds, success)
 

@@ -21,6 +21,7 @@ from providers.schema.tasks import (
     APPLICATION_PACKAGE,
     CONTAINER_REGISTRY,
     CONTAINER_SETTINGS,
+    ELEVATION,
     ENVIRONMENT_SETTING,
     IDENTITY_REFERENCE,
     METADATA_ITEM,
@@ -163,7 +164,7 @@ START_TASK = ObjectType("BatchStartTask", (
 USER_ACCOUNT = ObjectType("UserAccount", (
     string("name", required=True, length=(1, None)),
     string("password", required=True, secret=True, write_only=True),
-    enum("elevationLevel", ("nonadmin", "admin"), default="nonadmin"),
+    enum("elevationLevel", ELEVATION, default="nonadmin"),
     obj("linuxUserConfiguration", ObjectType("LinuxUserConfiguration", (
         integer("uid"),
         integer("gid"),
