@@ -110,3 +110,10 @@ def test_function_level_and_type_checking_imports_are_edges(tmp_path: Path) -> N
     module.write_text(source)
     edges = _imports("providers.sample", module, {"providers.job", "providers.diff", "providers"})
     assert edges == {"providers.job", "providers.diff"}
+
+
+def test_only_resources_and_the_public_package_import_a_resource_module() -> None:
+    resources = {f"{PACKAGE}.{name}" for name in ("job", "task", "collection", "schedule")}
+    graph = import_graph()
+    importers = {module for module, deps in graph.items() if deps & resources}
+    assert importers <= resources | {PACKAGE}, sorted(importers - resources - {PACKAGE})
