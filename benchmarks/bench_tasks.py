@@ -23,7 +23,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from batch_service.backend.ids import TICKS_PER_SECOND, ticks_from_iso, ticks_from_unix
-from providers.auth import SharedKeyAuth
+from providers.client.auth import SharedKeyAuth
 from tests.support.service import start_service
 
 COMMAND = "/bin/true"

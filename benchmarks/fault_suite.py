@@ -31,7 +31,7 @@ from pulumi import automation as auto
 
 from providers import BatchJob, BatchTask, BatchTaskCollection
 from providers.client import BatchClient
-from providers.settings import resolve_settings
+from providers.client.settings import resolve_settings
 from tests.support.service import RunningService, start_service
 from tests.support.stacks import StackRun, new_stack
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pulumi import automation as auto
 
 from providers.client import BatchClient
-from providers.errors import BatchError, NotFound
-from providers.settings import ConnectionSettings, resolve_settings
+from providers.client.errors import BatchError, NotFound
+from providers.client.settings import ConnectionSettings, resolve_settings
 
 STREAMS = ("stdout", "stderr")
 CHUNK_BYTES = 1 << 20

@@ -4,6 +4,16 @@ The public API: the resources (`BatchJob`, `BatchTask`, `BatchTaskCollection`, `
 factories, the typed shapes of their `spec`s and of `wait_for_completion`, and the errors a program may catch.
 Provider classes and helpers live in the modules and may change.
 
+Layers, top to bottom; a module imports from its own layer and the ones below, and a test fails on any
+import cycle:
+    job, task, collection, schedule   one module per resource: typed inputs, provider, Resource class
+    _base, diff, job_link, waiting, collection_ops, live_tasks, policy, secrets, factories, specs
+                                      what the resources share: checks via the schema, the diff, waits
+    schema/                           the one rule table per REST object, and the checks that read it
+    client/                           the Batch REST client: requests, retries, auth, errors, settings
+Beside them, `sdk_fixes`, `warm_host` and `host_handoff` hold the workarounds of Pulumi SDK internals and the
+pre-started provider host; none of them imports a resource.
+
 Importing this package defines classes only; it never creates a resource. Each public name is imported from
 its module on first use: the dynamic-provider process unpickles one provider class by its module path, and
 should not pay for importing every other resource (and its libraries) before its first call.
@@ -16,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from providers.sdk_fixes import install_sdk_fixes
 
 if TYPE_CHECKING:
+    from providers.client.errors import BatchClientError, BatchError, ConfigurationError
     from providers.collection import BatchTaskCollection
-    from providers.errors import BatchClientError, BatchError, ConfigurationError
     from providers.factories import FactoryError, ParametricSweep, PerItem, TaskFactory, with_merge_task
     from providers.job import BatchJob, WiringError
     from providers.schedule import BatchJobSchedule
@@ -41,8 +51,8 @@ _HOMES = {
     "JobSpec": "specs", "JobConstraints": "specs", "JobManagerTask": "specs", "JobPreparationTask": "specs",
     "JobReleaseTask": "specs", "JobScheduleSpec": "specs", "TaskSpec": "specs", "TaskConstraints": "specs",
     "WaitForCompletion": "specs",
-    "FactoryError": "factories", "WiringError": "job", "BatchClientError": "errors", "BatchError": "errors",
-    "ConfigurationError": "errors",
+    "FactoryError": "factories", "WiringError": "job", "BatchClientError": "client.errors", "BatchError": "client.errors",
+    "ConfigurationError": "client.errors",
 }
 
 __all__ = [

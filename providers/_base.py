@@ -9,10 +9,10 @@ from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, Resource
 from pulumi.runtime import rpc
 
 from providers.client import BatchClient, shared_client
-from providers.errors import Exists, TransportError
+from providers.client.errors import Exists, TransportError
+from providers.client.settings import resolve_settings
 from providers.schema import Problem, coerce_numbers
-from providers.schema_model import is_unknown
-from providers.settings import resolve_settings
+from providers.schema.model import is_unknown
 
 # Keys the engine adds to every property bag; never compared, never echoed.
 INTERNAL_KEYS = frozenset({"__provider"})

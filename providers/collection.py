@@ -27,9 +27,9 @@ from pulumi.runtime import rpc
 
 from providers import _base, job_link
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers.client.errors import BatchClientError, NotFound
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
-from providers.errors import BatchClientError, NotFound
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.schema import check_task, coerce_numbers

@@ -9,7 +9,7 @@ from typing import Any
 
 from providers._base import ProviderFailure
 from providers.client import BatchClient
-from providers.errors import BatchError, NotFound, TransportError
+from providers.client.errors import BatchError, NotFound, TransportError
 from providers.job_link import refusal_text
 from providers.waiting import Progress, WaitRule, count_line, read_tails
 

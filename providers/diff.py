@@ -1,6 +1,6 @@
 """Pure diff of a desired create body against the live object: normalise, deepdiff, map each path to its rule.
 
-Every decision comes from the schema tables (providers/schema.py): which fields exist, their defaults, how
+Every decision comes from the schema tables (`providers.schema`): which fields exist, their defaults, how
 they compare, whether they are secret, and what a change means (PATCH, disable+PATCH, PUT constraints,
 replace, or refused).
 """
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from providers.durations import format_duration
 from providers.schema import (
     NO_DEFAULT,
     ONE_WAY,
@@ -23,14 +22,16 @@ from providers.schema import (
     REPLACE,
     UPDATE,
     ObjectType,
+    Problem,
     RuleMatch,
     coerce_numbers,
     redact_value,
     root_type,
     rule_for,
 )
-from providers.schema_model import is_unknown, join
-from providers.schema_normalise import normalise_body
+from providers.schema.durations import format_duration
+from providers.schema.model import is_unknown, join
+from providers.schema.normalise import normalise_body
 
 REFUSED = "refused"
 _TASK_RETRY = "constraints.maxTaskRetryCount"
@@ -172,6 +173,15 @@ def diff_job(desired_spec: Mapping[str, Any], live_job: Mapping[str, Any] | None
     live = normalise_job(live_job)
     desired = _drop_generated_pool_id(normalise_body(root_type("job"), dict(desired_spec), live=live))
     return DiffPlan(_changes("job", desired, live), kind="job")
+
+
+def check_transition(kind: str, old_spec: object, new_spec: object) -> list[Problem]:
+    """Problems of going from old_spec to new_spec in place (e.g. onAllTasksComplete terminatejob → noaction)."""
+    root_type(kind)
+    if kind != "job" or not isinstance(old_spec, dict) or not isinstance(new_spec, dict):
+        return []
+    plan = diff_job(new_spec, old_spec)
+    return [Problem(change.path, ONE_WAY, change.reason) for change in plan.refused]
 
 
 def diff_task(desired_spec: Mapping[str, Any], live_task: Mapping[str, Any] | None,

@@ -19,9 +19,10 @@ from providers._base import (
     post_tolerating_duplicate,
     public,
 )
-from providers.diff import DiffPlan, diff_job
+from providers.diff import DiffPlan, check_transition, diff_job
+from providers.job_link import job_rules
 from providers.policy import policy_failures
-from providers.schema import REPLACE, check_job, check_transition, rule_for
+from providers.schema import REPLACE, check_job, rule_for
 from providers.secrets import mark_secret_spec
 from providers.specs import JobSpec, WaitForCompletion, live_job_spec
 from providers.waiting import WaitRule, wait_for_job
@@ -253,22 +254,6 @@ def is_plain(value: Any) -> bool:
     if isinstance(value, list):
         return all(is_plain(v) for v in value)
     return True
-
-
-def job_rules(job_spec: dict[str, Any]) -> dict[str, Any]:
-    """The job fields a task's cross-field rules need: dependsOn, jobAction, reserved JP/JR ids, container
-    pools, and the retry count a task inherits."""
-    constraints = job_spec.get("constraints") or {}
-    rules: dict[str, Any] = {
-        "usesTaskDependencies": bool(job_spec.get("usesTaskDependencies", False)),
-        "onTaskFailure": str(job_spec.get("onTaskFailure", "noaction")).lower(),
-        "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0),
-        "poolInfo": job_spec.get("poolInfo"),
-    }
-    for key, default_id in (("jobPreparationTask", "jobpreparation"), ("jobReleaseTask", "jobrelease")):
-        if isinstance(job_spec.get(key), dict):
-            rules[key] = {"id": job_spec[key].get("id", default_id)}
-    return rules
 
 
 def replace_fingerprint(spec: dict[str, Any]) -> str:

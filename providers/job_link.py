@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from providers.client import BatchClient
-from providers.errors import BatchClientError
-from providers.schema_model import ID_PATTERN, is_unknown
+from providers.client.errors import BatchClientError
+from providers.schema.model import ID_PATTERN, is_unknown
 
 REPLACE, UPDATE, SAME = "replace", "update", "same"
 
@@ -68,9 +68,6 @@ class LiveJobRules:
                 live = client.get_job(job_id)
             except BatchClientError:
                 return None  # not cached: the service may answer the next task
-            # Imported here: job.py imports this module.
-            from providers.job import job_rules
-
             rules = job_rules(live) if live is not None else None
             self._rules[key] = rules
             return rules
@@ -80,6 +77,22 @@ class LiveJobRules:
         with self._lock:
             for key in [k for k in self._rules if k[1] == job_id.lower()]:
                 del self._rules[key]
+
+
+def job_rules(job_spec: dict[str, Any]) -> dict[str, Any]:
+    """The job fields a task's cross-field rules need: dependsOn, jobAction, reserved JP/JR ids, container
+    pools, and the retry count a task inherits."""
+    constraints = job_spec.get("constraints") or {}
+    rules: dict[str, Any] = {
+        "usesTaskDependencies": bool(job_spec.get("usesTaskDependencies", False)),
+        "onTaskFailure": str(job_spec.get("onTaskFailure", "noaction")).lower(),
+        "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0),
+        "poolInfo": job_spec.get("poolInfo"),
+    }
+    for key, default_id in (("jobPreparationTask", "jobpreparation"), ("jobReleaseTask", "jobrelease")):
+        if isinstance(job_spec.get(key), dict):
+            rules[key] = {"id": job_spec[key].get("id", default_id)}
+    return rules
 
 
 JOB_PLANS = JobPlans()

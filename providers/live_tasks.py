@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from providers.client import BatchClient
-from providers.errors import NotFound
+from providers.client.errors import NotFound
 
 # The first diffs of a job use GET (a program with a few tasks never lists a large job); more list the job.
 GET_BEFORE_LISTING = 4

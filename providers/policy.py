@@ -21,7 +21,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from providers import _base
-from providers.schema_model import is_unknown
+from providers.schema.model import is_unknown
 
 __all__ = ["POLICY_CONFIG_KEY", "POLICY_ENV", "RULES", "load_policy", "policy_failures"]
 

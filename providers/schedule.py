@@ -1,7 +1,8 @@
 """BatchJobSchedule: an Azure Batch job schedule (REST create body as `spec`) as a Pulumi dynamic resource.
 
-Rules (batch-api.md 4.3): `id` and `displayName` are fixed (a change replaces the schedule); `schedule`,
-`jobSpecification` and `metadata` are PATCHed in place and apply only to jobs created after the update.
+Rules (batch-api.md 4.3) come from the job schedule's table in `providers.schema.job`: `id` and `displayName`
+are fixed (a change replaces the schedule); `schedule`, `jobSpecification` and `metadata` are PATCHed in place
+and apply only to jobs created after the update.
 """
 from __future__ import annotations
 
@@ -21,16 +22,18 @@ from providers._base import (
     public,
     same_id,
 )
-from providers.errors import Exists, TransportError
-from providers.schema import check_job_schedule, root_type
-from providers.schema_normalise import normalise_body
+from providers.client.errors import Exists, TransportError
+from providers.schema import PATCH, REPLACE, check_job_schedule, root_type
+from providers.schema.job import JOB_SCHEDULE
+from providers.schema.normalise import normalise_body
 from providers.secrets import mark_secret_spec
 from providers.specs import JobScheduleSpec
 
 KIND = "job_schedule"
 DELETE_TIMEOUT_SECONDS = 300.0
-FIXED = ("id", "displayName")
-PATCHABLE = ("schedule", "jobSpecification", "metadata")
+# The schedule is compared field by field at the top level; each field's rule is the table's.
+FIXED = tuple(f.name for f in JOB_SCHEDULE.fields if f.change == REPLACE)
+PATCHABLE = tuple(f.name for f in JOB_SCHEDULE.fields if f.change == PATCH)
 FUTURE_JOBS = "applies to jobs created after the update; the current job keeps its specification"
 
 

@@ -2,7 +2,7 @@
 
 The bodies stay plain dicts in camelCase so any documented example pastes in unchanged; these TypedDicts only
 help editors and type checkers. Scalar fields take a `pulumi.Input`, so a value from another resource's
-output fits where a literal does. The full field list, limits and change rules live in `providers/schema.py`.
+output fits where a literal does. The full field list, limits and change rules live in `providers.schema`.
 """
 from __future__ import annotations
 

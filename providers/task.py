@@ -15,13 +15,13 @@ from providers._base import (
     post_tolerating_duplicate,
     public,
 )
+from providers.client.errors import BatchError, Conflict, NotFound
 from providers.diff import DiffPlan, diff_task
-from providers.errors import BatchError, Conflict, NotFound
 from providers.job import BatchJob, wire_to_job
 from providers.live_tasks import LIVE_TASKS
 from providers.policy import policy_failures
 from providers.schema import check_task
-from providers.schema_model import is_unknown
+from providers.schema.model import is_unknown
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, WaitForCompletion, live_task_spec
 from providers.waiting import WaitRule, read_tails, task_outcome, wait_for_task

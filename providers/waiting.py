@@ -1,16 +1,18 @@
 """Optional waiting for results: `pulumi up` returns when the work is done and fails clearly when it failed."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import isodate
-
 from providers._base import ProviderFailure, announce
 from providers.client import BatchClient
-from providers.errors import BatchError
+from providers.client.errors import BatchError
+from providers.schema.durations import DurationError, parse_duration
 
+# What `wait_for_completion.success` may say (the typed input in specs.py spells the same pair).
+SUCCESS_RULES = ("exitCodeZero", "completed")
 # How much of stdout.txt / stderr.txt a waited task exports.
 TAIL_BYTES = 2048
 _POLL_START, _POLL_MAX = 0.2, 5.0
@@ -57,11 +59,13 @@ class WaitRule:
         """Parse the resource's `wait_for_completion` input (validated here: it is ours, not Batch's)."""
         timeout = wait.get("timeout", "PT30M")
         try:
-            seconds = isodate.parse_duration(timeout).total_seconds()
-        except (isodate.ISO8601Error, TypeError) as error:
+            limit = parse_duration(timeout)
+        except DurationError as error:
             raise ProviderFailure(f"wait_for_completion.timeout: {timeout!r} is not an ISO 8601 duration") from error
+        # The unlimited spelling the service uses for "no limit" means no limit here too.
+        seconds = math.inf if limit is None else limit.total_seconds()
         success = str(wait.get("success", "exitCodeZero"))
-        if success not in ("exitCodeZero", "completed"):
+        if success not in SUCCESS_RULES:
             raise ProviderFailure("wait_for_completion.success: must be 'exitCodeZero' or 'completed'")
         return cls(seconds, success)
 

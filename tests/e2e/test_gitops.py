@@ -15,7 +15,7 @@ from pulumi import automation as auto
 from deploy.logs import run_logs, settings_for_stack, task_logs
 from providers import BatchJob
 from providers.client import BatchClient
-from providers.settings import resolve_settings
+from providers.client.settings import resolve_settings
 from tests.support.service import RunningService
 from tests.support.stacks import new_stack
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from providers.schema_model import Problem, is_unknown, join
+from providers.schema.model import Problem, is_unknown, join
 
 
 @dataclass(frozen=True)

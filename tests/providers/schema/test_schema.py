@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from providers import schema
-from providers.durations import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
-from providers.schema_check import check_spec, scalar_problem
-from providers.schema_job import JOB, JOB_SCHEDULE
-from providers.schema_model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
-from providers.schema_rules import CROSS_FIELD_RULES
-from providers.schema_tasks import TASK
+from providers.schema.check import check_spec, scalar_problem
+from providers.schema.durations import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
+from providers.schema.job import JOB, JOB_SCHEDULE
+from providers.schema.model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
+from providers.schema.rules import CROSS_FIELD_RULES
+from providers.schema.tasks import TASK
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
 
 
 def _walk(otype: ObjectType, prefix: str = "") -> Iterator[tuple[str, Field]]:
@@ -185,7 +185,11 @@ def test_change_rule_markdown_is_generated_from_the_tables() -> None:
                    "poolInfo.autoPoolSpecification.poolLifetimeOption", "poolInfo.autoPoolSpecification.keepAlive",
                    "poolInfo.autoPoolSpecification.pool"]
     assert sorted(job_paths) == sorted([n for n in JOB.names() if n != "poolInfo"] + pool_leaves)
-    assert len(rows) == len(job_paths) + len(TASK.fields)
+    assert "| BatchJobSchedule | `schedule` | update in place (PATCH) |" in text
+    assert "| BatchJobSchedule | `displayName` | **replace** |" in text
+    schedule_rows = [row for row in rows if row.startswith("| BatchJobSchedule ")]
+    assert len(schedule_rows) == len(JOB_SCHEDULE.fields)
+    assert len(rows) == len(job_paths) + len(TASK.fields) + len(JOB_SCHEDULE.fields)
 
 
 def test_secret_paths_and_redact_cover_every_secret_value_of_the_full_example() -> None:

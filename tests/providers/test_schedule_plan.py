@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.schedule import FUTURE_JOBS, SchedulePlan
+from providers.schedule import FIXED, FUTURE_JOBS, PATCHABLE, SchedulePlan
+from providers.schema import change_rule_markdown
 
 LIVE: dict[str, Any] = {
     "id": "Nightly", "url": "http://127.0.0.1/jobschedules/Nightly", "eTag": "0x1", "state": "active",
@@ -44,3 +45,10 @@ def test_removed_metadata_is_patched_to_an_empty_list() -> None:
 def test_a_missing_schedule_is_planned_as_created() -> None:
     plan = SchedulePlan(DESIRED, None)
     assert plan.gone and plan.describe()[0].startswith("+ the job schedule no longer exists")
+
+
+def test_the_schedule_plan_takes_its_fixed_and_patched_fields_from_the_rule_table() -> None:
+    assert FIXED == ("id", "displayName")
+    assert PATCHABLE == ("schedule", "jobSpecification", "metadata")
+    rows = [line for line in change_rule_markdown().splitlines() if line.startswith("| BatchJobSchedule |")]
+    assert [row.split("|")[2].strip() for row in rows] == [f"`{name}`" for name in FIXED + PATCHABLE]

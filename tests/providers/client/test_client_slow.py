@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from providers.client import BatchClient
-from providers.errors import BatchError, DeadlineExceeded, TransportError
-from providers.retry import RetryPolicy
-from providers.settings import ConnectionSettings
+from providers.client.errors import BatchError, DeadlineExceeded, TransportError
+from providers.client.retry import RetryPolicy
+from providers.client.settings import ConnectionSettings
 
 ACCOUNT = "slowaccount"
 KEY = "c2xvdy1zZXJ2aWNlLWtleS1uZXZlci1pbi1lcnJvcnM="  # base64 of a made-up key; must never show in errors

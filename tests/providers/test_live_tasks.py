@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers import live_tasks
-from providers.errors import NotFound
+from providers.client.errors import NotFound
 from providers.live_tasks import GET_BEFORE_LISTING, LISTING_LIMIT, LiveTasks
 
 

@@ -1,7 +1,12 @@
 """ONE table per resource decides validation, defaults, secrecy and change rules (reference sections 3-5).
 
-The tables live in schema_job.py, schema_tasks.py and schema_pool.py (one line per REST field, vocabulary in
-schema_model.py); check, diff, update and the README's "what replaces what" table all read them.
+Owns: the tables in `job` (jobs and job schedules), `tasks` and `pool` (one line per REST field, vocabulary in
+`model`), the checks that read them (`check`, cross-field `rules`), the normal form of a body (`normalise`) and
+ISO-8601 durations (`durations`). This module is the lookup the rest of `providers` uses: check a body, find the
+change rule of a path, coerce numbers, redact secrets, render the README's change-rules table.
+
+May import: the standard library, isodate and its own modules only. Never `providers.diff`, the client or a
+resource module: check, diff, update and the README all read the table, so it depends on none of them.
 """
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from providers.schema_check import check_spec
-from providers.schema_job import JOB, JOB_SCHEDULE
-from providers.schema_model import (
+from providers.schema.check import check_spec
+from providers.schema.job import JOB, JOB_SCHEDULE
+from providers.schema.model import (
     CHANGE_RULES,
     NO_DEFAULT,
     ONE_WAY,
@@ -27,8 +32,8 @@ from providers.schema_model import (
     Problem,
     join,
 )
-from providers.schema_normalise import normalise_scalar
-from providers.schema_tasks import TASK
+from providers.schema.normalise import normalise_scalar
+from providers.schema.tasks import TASK
 
 __all__ = [
     "CHANGE_RULES",
@@ -49,7 +54,6 @@ __all__ = [
     "check_job",
     "check_job_schedule",
     "check_task",
-    "check_transition",
     "coerce_numbers",
     "redact",
     "root_type",
@@ -82,18 +86,6 @@ def check_task(spec: object, job: dict[str, Any] | None = None) -> list[Problem]
 def check_job_schedule(spec: object) -> list[Problem]:
     """Every problem of a job schedule create body (BatchJobScheduleCreateOptions)."""
     return check_spec("job_schedule", JOB_SCHEDULE, spec)
-
-
-def check_transition(kind: str, old_spec: object, new_spec: object) -> list[Problem]:
-    """Problems of going from old_spec to new_spec in place (e.g. onAllTasksComplete terminatejob → noaction)."""
-    root_type(kind)
-    if kind != "job" or not isinstance(old_spec, dict) or not isinstance(new_spec, dict):
-        return []
-    # diff builds on this module, so it is imported where it is needed rather than at the top.
-    from providers.diff import diff_job
-
-    plan = diff_job(new_spec, old_spec)
-    return [Problem(change.path, ONE_WAY, change.reason) for change in plan.refused]
 
 
 def coerce_numbers(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -239,9 +231,9 @@ def describe_rule(f: Field) -> str:
 
 
 def change_rule_markdown() -> str:
-    """The README's "what replaces what" table, generated from the job and task tables."""
+    """The README's "what replaces what" table, generated from the job, task and job schedule tables."""
     lines = ["| Resource | Property | On change | Why |", "|---|---|---|---|"]
-    for label, otype in (("BatchJob", JOB), ("BatchTask", TASK)):
+    for label, otype in (("BatchJob", JOB), ("BatchTask", TASK), ("BatchJobSchedule", JOB_SCHEDULE)):
         for path, f in _ruled_fields(otype, ""):
             lines.append(f"| {label} | `{path}` | {describe_rule(f)} | {f.note} |")
     lines += [

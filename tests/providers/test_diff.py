@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from providers.diff import DiffPlan, FieldChange, diff_job, diff_task, normalise_job, normalise_task
-from providers.durations import UNLIMITED_TEXT
+from providers.schema.durations import UNLIMITED_TEXT
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 SAS = "sv=2025-01-05&sr=c&sp=r&sig=Zm9vYmFyU0VDUkVU%3D"

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from providers.client import BatchClient
-from providers.errors import AuthenticationFailed, Exists, NotFound, PreconditionFailed, TransportError
-from providers.settings import ConnectionSettings
+from providers.client.errors import AuthenticationFailed, Exists, NotFound, PreconditionFailed, TransportError
+from providers.client.settings import ConnectionSettings
 from tests.support.service import PROJECT_DIR, RunningService, start_service
 
 pytestmark = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from providers.errors import ConfigurationError
+from providers.client.errors import ConfigurationError
 
 __all__ = ["BATCH_SCOPE", "EntraAuth", "SharedKeyAuth", "TokenCredential", "string_to_sign"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.auth import EntraAuth
 from providers.client import API_VERSION, JSON_CONTENT_TYPE, BatchClient, close_shared_clients, shared_client
-from providers.errors import (
+from providers.client.auth import EntraAuth
+from providers.client.errors import (
     BatchError,
     Conflict,
     DeadlineExceeded,
@@ -26,7 +26,7 @@ from providers.errors import (
     Throttled,
     TransportError,
 )
-from providers.settings import ConnectionSettings
+from providers.client.settings import ConnectionSettings
 from tests.support.fake_time import FakeTime
 
 KEY = "ZGV2YmF0Y2hhY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ=="

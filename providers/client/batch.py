@@ -1,7 +1,7 @@
 """Batch REST client on httpx (api-version 2025-06-01): URLs, headers, paging, errors, ETags, retries.
 
 Every call goes `method → _send (URL, headers, timeouts) → retry policy → auth flow → transport`; error
-responses become `providers.errors` exceptions in `_raise_for_outcome` only. Facts cite batch-api.md.
+responses become `providers.client.errors` exceptions in `_raise_for_outcome` only. Facts cite batch-api.md.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from providers.errors import (
+from providers.client.errors import (
     BatchClientError,
     DeadlineExceeded,
     NotFound,
@@ -25,8 +25,8 @@ from providers.errors import (
     redact_text,
     redact_url,
 )
-from providers.retry import Outcome, RetryCounter, RetryPolicy, was_never_sent
-from providers.settings import ConnectionSettings
+from providers.client.retry import Outcome, RetryCounter, RetryPolicy, was_never_sent
+from providers.client.settings import ConnectionSettings
 
 __all__ = ["API_VERSION", "JSON_CONTENT_TYPE", "BatchClient", "close_shared_clients", "quote_etag",
            "serialize_body", "shared_client"]

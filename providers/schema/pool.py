@@ -1,7 +1,7 @@
 """Schema tables for a job's pool: BatchPoolInfo, the auto-pool and the pool specification (reference 3.2-3.3)."""
 from __future__ import annotations
 
-from providers.schema_model import (
+from providers.schema.model import (
     PATCH,
     PATCH_WHEN_DISABLED,
     REPLACE,
@@ -17,10 +17,11 @@ from providers.schema_model import (
     obj,
     string,
 )
-from providers.schema_tasks import (
+from providers.schema.tasks import (
     APPLICATION_PACKAGE,
     CONTAINER_REGISTRY,
     CONTAINER_SETTINGS,
+    ELEVATION,
     ENVIRONMENT_SETTING,
     IDENTITY_REFERENCE,
     METADATA_ITEM,
@@ -163,7 +164,7 @@ START_TASK = ObjectType("BatchStartTask", (
 USER_ACCOUNT = ObjectType("UserAccount", (
     string("name", required=True, length=(1, None)),
     string("password", required=True, secret=True, write_only=True),
-    enum("elevationLevel", ("nonadmin", "admin"), default="nonadmin"),
+    enum("elevationLevel", ELEVATION, default="nonadmin"),
     obj("linuxUserConfiguration", ObjectType("LinuxUserConfiguration", (
         integer("uid"),
         integer("gid"),

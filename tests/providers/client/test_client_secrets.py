@@ -6,9 +6,9 @@ import pickle
 import httpx
 import pytest
 
-from providers.auth import EntraAuth, SharedKeyAuth
 from providers.client import BatchClient
-from providers.errors import (
+from providers.client.auth import EntraAuth, SharedKeyAuth
+from providers.client.errors import (
     BatchClientError,
     BatchError,
     DeadlineExceeded,
@@ -17,7 +17,7 @@ from providers.errors import (
     redact_text,
     redact_url,
 )
-from providers.settings import ConnectionSettings, resolve_settings
+from providers.client.settings import ConnectionSettings, resolve_settings
 
 KEY = "ZGV2YmF0Y2hhY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 SAS = "sv=2024-01-01&se=2030-01-01&sp=r&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"

@@ -1,8 +1,8 @@
 """Schema tables for tasks and what they share with the job's JM/JP/JR tasks (reference 3.4-3.10)."""
 from __future__ import annotations
 
-from providers.durations import UNLIMITED_TEXT
-from providers.schema_model import (
+from providers.schema.durations import UNLIMITED_TEXT
+from providers.schema.model import (
     REPLACE,
     UPDATE,
     ObjectType,

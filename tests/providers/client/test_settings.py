@@ -6,9 +6,9 @@ import pickle
 import pytest
 from pulumi.dynamic import Config
 
-from providers.auth import EntraAuth, SharedKeyAuth
-from providers.errors import ConfigurationError
-from providers.settings import ConnectionSettings, resolve_settings
+from providers.client.auth import EntraAuth, SharedKeyAuth
+from providers.client.errors import ConfigurationError
+from providers.client.settings import ConnectionSettings, resolve_settings
 
 KEY = "ZGV2YmF0Y2hhY2NvdW50LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 OTHER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from providers.schema import Problem, check_job, check_job_schedule, check_task, check_transition
+from providers.diff import check_transition
+from providers.schema import Problem, check_job, check_job_schedule, check_task
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
 SECRET = "s3cr3t-Value-never-printed"
 
 

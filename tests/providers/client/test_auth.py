@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from providers.auth import BATCH_SCOPE, EntraAuth, SharedKeyAuth, string_to_sign
-from providers.errors import ConfigurationError
+from providers.client.auth import BATCH_SCOPE, EntraAuth, SharedKeyAuth, string_to_sign
+from providers.client.errors import ConfigurationError
 
 # The fake key and account of section 8.2 (base64 of "0123456789abcdef0123456789abcdef").
 KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

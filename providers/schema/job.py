@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from providers.durations import UNLIMITED_TEXT
-from providers.schema_model import (
+from providers.schema.durations import UNLIMITED_TEXT
+from providers.schema.model import (
     ONE_WAY,
     PATCH,
     REPLACE,
@@ -19,8 +19,8 @@ from providers.schema_model import (
     string,
     timestamp,
 )
-from providers.schema_pool import POOL_INFO
-from providers.schema_tasks import (
+from providers.schema.pool import POOL_INFO
+from providers.schema.tasks import (
     ENVIRONMENT_SETTING,
     JOB_MANAGER_TASK,
     JOB_PREPARATION_TASK,

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from providers.auth import EntraAuth, SharedKeyAuth
-from providers.errors import ConfigurationError
+from providers.client.auth import EntraAuth, SharedKeyAuth
+from providers.client.errors import ConfigurationError
 
 __all__ = ["AUTH_MODES", "ConfigSource", "ConnectionSettings", "resolve_settings"]
 

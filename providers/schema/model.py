@@ -88,7 +88,7 @@ class ObjectType:
     name: str
     fields: tuple[Field, ...]
     one_of: tuple[OneOf, ...] = ()
-    checks: tuple[str, ...] = ()  # names of cross-field rules, implemented in schema_check
+    checks: tuple[str, ...] = ()  # names of cross-field rules, implemented in schema.rules
     removed: tuple[str, ...] = ()  # names older API versions had here; 2025-06-01 refuses them
     _index: dict[str, Field] = field(default_factory=dict, init=False, compare=False, repr=False)
 

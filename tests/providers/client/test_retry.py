@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from providers.retry import (
+from providers.client.retry import (
     RetryPolicy,
     backoff_delay,
     is_idempotent,

@@ -13,12 +13,12 @@ from pulumi.output import Unknown
 from providers import job_link
 from providers._base import ProviderFailure
 from providers.client import BatchClient, shared_client
+from providers.client.settings import resolve_settings
 from providers.collection import BatchTaskCollectionProvider, encode_tasks
 from providers.job import BatchJobProvider
 from providers.job_link import JobPlans, LiveJobRules, refusal_text
 from providers.policy import policy_failures
 from providers.schedule import BatchJobScheduleProvider
-from providers.settings import resolve_settings
 from providers.task import BatchTaskProvider
 from providers.waiting import count_line
 from tests.support.service import RunningService

@@ -7,9 +7,9 @@ from typing import Any
 
 import isodate
 
-from providers.durations import DurationError, parse_duration
-from providers.schema_model import ID_PATTERN, Field, ObjectType, Problem, is_unknown, join
-from providers.schema_rules import CROSS_FIELD_RULES, CheckContext
+from providers.schema.durations import DurationError, parse_duration
+from providers.schema.model import ID_PATTERN, Field, ObjectType, Problem, is_unknown, join
+from providers.schema.rules import CROSS_FIELD_RULES, CheckContext
 
 
 def check_spec(kind: str, root: ObjectType, spec: object, job: object = None) -> list[Problem]:
