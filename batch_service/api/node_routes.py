@@ -9,6 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from batch_service.api import odata
+from batch_service.api.file_responses import file_content, file_deleted, file_properties
 from batch_service.api.http_common import (
     ListQuery,
     backend,
@@ -24,7 +25,7 @@ from batch_service.api.http_common import (
     render,
     resource_headers,
 )
-from batch_service.backend import errors, files, nodes
+from batch_service.backend import files, nodes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -160,29 +161,19 @@ def _file_target(request: web.Request) -> tuple[Path, files.FileInfo, str]:
 async def get_node_file(request: web.Request) -> web.StreamResponse:
     """GET .../nodes/{nodeId}/files/{filePath} -> 200 octet-stream, honouring ocp-range."""
     path, found, url = _file_target(request)
-    if found.is_directory:
-        raise errors.invalid_for_current_state("The path names a directory, not a file.")
-    start, end = files.byte_range(request.headers.get("ocp-range"), found.size)
-    response = web.Response(status=200, body=files.read(path, start, end), headers=found.headers(url))
-    response.content_type = "application/octet-stream"
-    return response
+    return file_content(path, found, url, request.headers.get("ocp-range"))
 
 
 async def get_node_file_properties(request: web.Request) -> web.StreamResponse:
     """HEAD .../nodes/{nodeId}/files/{filePath} -> 200 with the file headers only."""
     _, found, url = _file_target(request)
-    headers = {**found.headers(url), "Content-Length": str(0 if found.is_directory else found.size),
-               "Content-Type": "application/octet-stream"}
-    return web.Response(status=200, headers=headers)
+    return file_properties(found, url)
 
 
 async def delete_node_file(request: web.Request) -> web.StreamResponse:
     """DELETE .../nodes/{nodeId}/files/{filePath} -> 200; a directory needs recursive=true unless empty."""
     _, root = _node_files(request)
-    path = files.resolve(root, request.match_info["file_path"])
-    files.info(root, path)
-    files.delete(path, query_flag(request, "recursive"))
-    return empty_response(200)
+    return file_deleted(root, request.match_info["file_path"], query_flag(request, "recursive"))
 
 
 _POOL = "/pools/{pool_id}"

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from batch_service.api import odata
+from batch_service.api.file_responses import file_content, file_deleted, file_properties
 from batch_service.api.http_common import (
     ListQuery,
     backend,
@@ -134,27 +135,17 @@ def _file_target(request: web.Request) -> tuple[Path, files.FileInfo, str]:
 async def get_task_file(request: web.Request) -> web.StreamResponse:
     """GET .../files/{filePath} -> 200 octet-stream, honouring ocp-range."""
     path, found, url = _file_target(request)
-    if found.is_directory:
-        raise errors.invalid_for_current_state("The path names a directory, not a file.")
-    start, end = files.byte_range(request.headers.get("ocp-range"), found.size)
-    response = web.Response(status=200, body=files.read(path, start, end), headers=found.headers(url))
-    response.content_type = "application/octet-stream"
-    return response
+    return file_content(path, found, url, request.headers.get("ocp-range"))
 
 
 async def get_task_file_properties(request: web.Request) -> web.StreamResponse:
     """HEAD .../files/{filePath} -> 200 with the file headers only."""
     _, found, url = _file_target(request)
-    headers = {**found.headers(url), "Content-Length": str(0 if found.is_directory else found.size),
-               "Content-Type": "application/octet-stream"}
-    return web.Response(status=200, headers=headers)
+    return file_properties(found, url)
 
 
 async def delete_task_file(request: web.Request) -> web.StreamResponse:
     """DELETE .../files/{filePath} -> 200; a directory needs recursive=true unless empty."""
     _, task_dir = backend(request).task_files(request.match_info["job_id"], request.match_info["task_id"])
-    path = files.resolve(task_dir, request.match_info["file_path"])
-    files.info(task_dir, path)
-    files.delete(path, query_flag(request, "recursive"))
-    return empty_response(200)
+    return file_deleted(task_dir, request.match_info["file_path"], query_flag(request, "recursive"))
 
