@@ -104,14 +104,14 @@ def test_the_host_never_outlives_its_engine(tmp_path: Path) -> None:
 
 def test_the_program_runs_with_the_exec_scripts_arguments_and_the_stack_config() -> None:
     request = language_pb2.RunRequest(
-        project="p", stack="s", pwd="/work/prog", program=".", args=["--x"], config={"p:a": "1"},
+        project="p", stack="s", pwd="/srv/project/prog", program=".", args=["--x"], config={"p:a": "1"},
         configSecretKeys=["p:a"], dryRun=True, parallel=12, monitor_address="127.0.0.1:5", organization="org",
-        info=language_pb2.ProgramInfo(root_directory="/work", program_directory="/work/prog", entry_point="."))
+        info=language_pb2.ProgramInfo(root_directory="/srv/project", program_directory="/srv/project/prog", entry_point="."))
     python = runtime.PythonRuntime("/venv/bin/python", Path("/venv"))
     command = program.run_command(python, Path("/bin/pulumi-language-python-exec"), request, "127.0.0.1:9")
     assert command == ["/venv/bin/python", "/bin/pulumi-language-python-exec", "--monitor", "127.0.0.1:5",
-                       "--engine", "127.0.0.1:9", "--project", "p", "--root_directory", "/work", "--stack", "s",
-                       "--pwd", "/work/prog", "--dry_run", "true", "--parallel", "12", "--organization", "org",
+                       "--engine", "127.0.0.1:9", "--project", "p", "--root_directory", "/srv/project", "--stack", "s",
+                       "--pwd", "/srv/project/prog", "--dry_run", "true", "--parallel", "12", "--organization", "org",
                        ".", "--x"]
     env = program.program_environment(request, python, {"PATH": "/usr/bin", "PYTHONHOME": "/elsewhere"})
     assert json.loads(env["PULUMI_CONFIG"]) == {"p:a": "1"}
