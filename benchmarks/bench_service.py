@@ -11,14 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -26,31 +23,11 @@ import httpx
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from tests.support.sharedkey import SharedKeyAuth  # importable once PROJECT_DIR is on sys.path
+from tests.support.service import start_service
+from tests.support.sharedkey import SharedKeyAuth
 
 API = {"api-version": "2025-06-01"}
 BODY_TYPE = {"Content-Type": "application/json; odata=minimalmetadata"}
-
-
-@contextmanager
-def running_service(data_dir: Path, runner: str) -> Iterator[dict[str, str]]:
-    """Start `python -m batch_service serve` and yield its ready line; SIGTERM it afterwards."""
-    command = [sys.executable, "-m", "batch_service", "serve", "--port", "0", "--data-dir", str(data_dir),
-               "--runner", runner]
-    with (data_dir / "service.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=log, text=True)
-        try:
-            assert process.stdout is not None
-            yield json.loads(process.stdout.readline())
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -144,7 +121,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per phase (default 120)")
     args = parser.parse_args()
     with (tempfile.TemporaryDirectory(prefix="bench-service-") as data_dir,
-          running_service(Path(data_dir), args.runner) as info):
+          start_service(Path(data_dir), "--runner", args.runner) as service):
+        info = {"endpoint": service.endpoint, "accountName": service.account_name,
+                "accountKey": service.account_key}
         print(f"service {info['endpoint']}, runner {args.runner}, {args.clients} clients", flush=True)
         results = asyncio.run(bench(info, args))
     print(json.dumps(results))

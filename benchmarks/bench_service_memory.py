@@ -14,44 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from azure.batch import BatchClient, models
 from azure.core.credentials import AzureNamedKeyCredential
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from tests.support.service import start_service
+
 POOL = {"id": "empty", "vmSize": "standard_d2s_v3", "targetDedicatedNodes": 0,
         "virtualMachineConfiguration": {"imageReference": {"publisher": "canonical", "offer": "ubuntu",
                                                            "sku": "22_04-lts"},
                                         "nodeAgentSKUId": "batch.node.ubuntu 22.04"}}
-
-
-@contextmanager
-def running_service(data_dir: Path, runner: str) -> Iterator[tuple[dict[str, str], int]]:
-    """Start `python -m batch_service serve` on 127.0.0.1; yield its ready line and pid; SIGTERM it after."""
-    command = [sys.executable, "-m", "batch_service", "serve", "--host", "127.0.0.1", "--port", "0",
-               "--data-dir", str(data_dir), "--runner", runner]
-    with (data_dir / "service.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline()), process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -76,8 +55,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as data_dir:
         figures = add_and_measure(Path(data_dir), args)
         if args.restart:
-            with running_service(Path(data_dir), args.runner) as (_, pid):
-                restarted = memory_mb(pid)
+            with start_service(Path(data_dir), "--runner", args.runner) as service:
+                restarted = memory_mb(service.process.pid)
             figures["rss_after_restart_mb"] = round(restarted["VmRSS"], 1)
             figures["peak_rss_restart_mb"] = round(restarted["VmHWM"], 1)
             print(f"after a restart that read the {args.tasks} tasks back: RSS {restarted['VmRSS']:.1f} MB, "
@@ -88,8 +67,9 @@ def main() -> int:
 
 def add_and_measure(data_dir: Path, args: argparse.Namespace) -> dict[str, float]:
     """Start the service, add the tasks, print and return the figures."""
-    with running_service(data_dir, args.runner) as (info, pid):
-        client = BatchClient(info["endpoint"], AzureNamedKeyCredential(info["accountName"], info["accountKey"]))
+    with start_service(data_dir, "--runner", args.runner) as service:
+        pid = service.process.pid
+        client = BatchClient(service.endpoint, AzureNamedKeyCredential(service.account_name, service.account_key))
         client.create_pool(models.BatchPoolCreateOptions(POOL))
         client.create_job(models.BatchJobCreateOptions(id="queued", pool_info=models.BatchPoolInfo(pool_id="empty")))
         before = memory_mb(pid)
