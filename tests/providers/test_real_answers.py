@@ -145,9 +145,11 @@ ACCEPTED = _accepted_bodies()
 
 @pytest.mark.parametrize(("name", "kind", "body"), ACCEPTED, ids=[a[0] for a in ACCEPTED])
 def test_validation_refuses_nothing_the_real_service_accepted(name: str, kind: str, body: dict[str, Any]) -> None:
-    checks = {"job": check_job, "task": check_task, "job_schedule": check_job_schedule,
-              "pool": lambda spec: check_job(as_auto_pool_job(spec))}
-    assert checks[kind](body) == [], f"{name} was accepted by the real service"
+    if kind == "pool":
+        problems = check_job(as_auto_pool_job(body))  # a pool is checked as a job's auto-pool specification
+    else:
+        problems = {"job": check_job, "task": check_task, "job_schedule": check_job_schedule}[kind](body)
+    assert problems == [], f"{name} was accepted by the real service"
 
 
 def test_the_recordings_cover_what_the_issue_names() -> None:

@@ -36,8 +36,8 @@ REMOVED = ("targetNodeCommunicationMode", "currentNodeCommunicationMode", "appli
 OS_FAMILY_SKUS = {"4": "2012-R2-Datacenter", "5": "2016-Datacenter", "6": "2019-Datacenter", "7": "2022-Datacenter"}
 TRANSLATION = (
     ("api-version", f"every request's api-version query parameter becomes {API_VERSION}"),
-    ("cloudServiceConfiguration", "becomes virtualMachineConfiguration with the Windows Server image of its OS "
-                                  "family (osVersion '*' is the image version 'latest')"),
+    ("cloudServiceConfiguration", ("becomes virtualMachineConfiguration with the Windows Server image of its OS "
+                                   "family (osVersion '*' is the image version 'latest')")),
     *((name, "removed in 2025-06-01: left out") for name in REMOVED),
     ("dataDisks[].storageAccountType", "moved to dataDisks[].managedDisk.storageAccountType"),
 )
@@ -219,9 +219,9 @@ def _pair(desired: Mapping[tuple[str, str], dict[str, Any]], segments: list[str]
             yield Pair(f"{where} job {object_id}", "job", spec, item)
         return
     kind = _COLLECTIONS.get(segments[-1] if listed else segments[-2])
-    spec = desired.get((str(kind), object_id.lower()))
-    if kind is not None and spec is not None:
-        yield Pair(f"{where} {kind} {object_id}", kind, copy.deepcopy(spec), item)
+    asked = desired.get((str(kind), object_id.lower()))
+    if kind is not None and asked is not None:
+        yield Pair(f"{where} {kind} {object_id}", kind, copy.deepcopy(asked), item)
 
 
 def as_auto_pool_job(pool: Mapping[str, Any]) -> dict[str, Any]:

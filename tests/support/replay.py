@@ -98,13 +98,19 @@ class Replayer:
         return self.client.request(ex.method, path, json=body, headers=headers)
 
     def _settled(self, path: str, recorded: Mapping[str, Any]) -> httpx.Response:
-        """GET, waiting while the local object has not yet reached a settled state the real one reported."""
+        """GET, waiting (generously) while the local answer has not yet reached a settled state the real one
+        reported, or lists fewer objects (a schedule's job, a pool's nodes appear on their own)."""
         wanted = _states(recorded)
+        listed = recorded.get("value")
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             response = self.client.get(path)
             got = _json(response)
-            if not wanted or _states(got) == wanted or time.monotonic() > deadline:
+            settled = not wanted or _states(got) == wanted
+            grows = path.split("?")[0].endswith(SERVICE_NAMED)
+            if grows and isinstance(listed, list) and isinstance(got, dict) and isinstance(got.get("value"), list):
+                settled = settled and len(got["value"]) >= len(listed)  # objects the service makes on its own
+            if settled or response.status_code >= 300 or time.monotonic() > deadline:
                 return response
             time.sleep(0.2)
 
