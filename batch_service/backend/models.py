@@ -10,15 +10,14 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from batch_api import JOB, JOB_REPLACE, POOL, TASK
+from batch_api.defaults import reported_default, with_defaults
+from batch_api.jobs import JOB_CONSTRAINTS
+from batch_api.tasks import JOB_MANAGER_TASK, JOB_PREPARATION_TASK, JOB_RELEASE_TASK, TASK_CONSTRAINTS
 from batch_service.backend.ids import etag, iso
 from batch_service.validation import bodies
 
 Model = dict[str, Any]
-
-UNLIMITED = "P10675199DT2H48M5.4775807S"  # .NET TimeSpan.MaxValue, the service's "unlimited" (section 1.1)
-TASK_RETENTION_DEFAULT = "P7D"  # section 3.5
-JOB_RELEASE_WALL_CLOCK_DEFAULT = "PT15M"  # section 3.10
-DEFAULT_AUTO_USER = {"scope": "pool", "elevationLevel": "nonadmin"}  # section 3.9
 
 JOB_ORDER = (
     "id", "displayName", "usesTaskDependencies", "url", "eTag", "lastModified", "creationTime", "state",
@@ -169,18 +168,16 @@ def move_state(model: Model, to_state: str, ticks: int) -> None:
 
 
 # --- jobs -----------------------------------------------------------------------------------------------------
+# Every default below is the reported `default` of a batch_api table (section 5.3): none is written here.
 
 def job_constraints(given: Mapping[str, Any] | None) -> Model:
     """Job constraints with their defaults; the object appears even when none was sent (section 5.3)."""
-    given = given or {}
-    return {"maxWallClockTime": given.get("maxWallClockTime", UNLIMITED),
-            "maxTaskRetryCount": given.get("maxTaskRetryCount", 0)}
+    return with_defaults(JOB_CONSTRAINTS, given or {})
 
 
 # The updatable job properties and what PUT resets an omitted one to (section 4.1); None = absent.
 JOB_UPDATABLE_DEFAULTS: dict[str, Any] = {
-    "priority": 0, "allowTaskPreemption": False, "maxParallelTasks": -1, "constraints": None,
-    "onAllTasksComplete": "noaction", "metadata": None,
+    f.name: reported_default(JOB_REPLACE, f.name) for f in JOB_REPLACE.fields if f.name != "poolInfo"
 }
 
 
@@ -188,50 +185,30 @@ def new_job(body: Mapping[str, Any], ticks: int, pool_id: str) -> Model:
     """The read model of a job just created from `body` (already validated and canonicalised)."""
     now = iso(ticks)
     model: Model = {key: body.get(key) for key in JOB_ORDER}
+    model.update(with_defaults(JOB, body))
     model.update({
-        "usesTaskDependencies": body.get("usesTaskDependencies", False),
+        # The job reports its auto-pool specification as it was given: the pool's defaults show on the pool.
+        "poolInfo": body.get("poolInfo"),
         "url": f"/jobs/{body['id']}", "eTag": etag(ticks), "lastModified": now, "creationTime": now,
         "state": "active", "stateTransitionTime": now,
-        "priority": body.get("priority", 0),
-        "allowTaskPreemption": body.get("allowTaskPreemption", False),
-        "maxParallelTasks": body.get("maxParallelTasks", -1),
-        "constraints": job_constraints(body.get("constraints")),
-        "jobManagerTask": job_manager_defaults(body.get("jobManagerTask")),
-        "jobPreparationTask": job_preparation_defaults(body.get("jobPreparationTask")),
-        "jobReleaseTask": job_release_defaults(body.get("jobReleaseTask")),
-        "onAllTasksComplete": body.get("onAllTasksComplete", "noaction"),
-        "onTaskFailure": body.get("onTaskFailure", "noaction"),
         "executionInfo": {"startTime": now, "poolId": pool_id},
     })
     return ordered(model, JOB_ORDER)
 
 
 def job_manager_defaults(task: Mapping[str, Any] | None) -> Model | None:
-    """Job manager task with the section 3.10 defaults."""
-    if task is None:
-        return None
-    return {**task, "requiredSlots": task.get("requiredSlots", 1),
-            "killJobOnCompletion": task.get("killJobOnCompletion", True),
-            "runExclusive": task.get("runExclusive", True),
-            "allowLowPriorityNode": task.get("allowLowPriorityNode", True)}
+    """Job manager task with its reported defaults (section 3.10)."""
+    return None if task is None else with_defaults(JOB_MANAGER_TASK, task)
 
 
 def job_preparation_defaults(task: Mapping[str, Any] | None) -> Model | None:
-    """Job preparation task with the section 3.10 defaults (id `jobpreparation`)."""
-    if task is None:
-        return None
-    return {"id": task.get("id", "jobpreparation"), **task,
-            "waitForSuccess": task.get("waitForSuccess", True),
-            "rerunOnNodeRebootAfterSuccess": task.get("rerunOnNodeRebootAfterSuccess", True)}
+    """Job preparation task with its reported defaults (section 3.10, id `jobpreparation`)."""
+    return None if task is None else with_defaults(JOB_PREPARATION_TASK, task)
 
 
 def job_release_defaults(task: Mapping[str, Any] | None) -> Model | None:
-    """Job release task with the section 3.10 defaults (id `jobrelease`, 15 minutes, 7 days)."""
-    if task is None:
-        return None
-    return {"id": task.get("id", "jobrelease"), **task,
-            "maxWallClockTime": task.get("maxWallClockTime", JOB_RELEASE_WALL_CLOCK_DEFAULT),
-            "retentionTime": task.get("retentionTime", TASK_RETENTION_DEFAULT)}
+    """Job release task with its reported defaults (section 3.10, id `jobrelease`, 15 minutes, 7 days)."""
+    return None if task is None else with_defaults(JOB_RELEASE_TASK, task)
 
 
 def job_manager_as_task(job_manager: Mapping[str, Any]) -> Model:
@@ -245,14 +222,18 @@ def job_manager_as_task(job_manager: Mapping[str, Any]) -> Model:
 # executionInfo) are one object each, not one per task. Task models are never changed in place below their top
 # level (a change replaces the whole sub-object: TaskOperations._apply_task_info, replace_task, reactivate), and
 # every reader gets a deep copy (AccountState.public), so sharing them changes no behaviour.
-_DEFAULT_USER_IDENTITY: Model = {"autoUser": dict(DEFAULT_AUTO_USER)}
+_DEFAULT_USER_IDENTITY: Model = reported_default(TASK, "userIdentity")
 _NEW_EXECUTION_INFO: Model = {"retryCount": 0, "requeueCount": 0}
 
 
 @functools.lru_cache(maxsize=64)
 def _default_constraints(max_task_retry_count: Any) -> Model:
-    return {"maxWallClockTime": UNLIMITED, "retentionTime": TASK_RETENTION_DEFAULT,
-            "maxTaskRetryCount": max_task_retry_count}
+    return with_defaults(TASK_CONSTRAINTS, {}, _inherited(max_task_retry_count))
+
+
+def _inherited(max_task_retry_count: Any) -> dict[str, Any]:
+    """The job values an omitted task field takes (batch_api's `inherit`)."""
+    return {"constraints.maxTaskRetryCount": max_task_retry_count}
 
 
 def share_common(stored: Model) -> Model:
@@ -291,35 +272,22 @@ def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) ->
     retries = job["constraints"]["maxTaskRetryCount"]
     if not given and isinstance(retries, int):
         return _default_constraints(retries)
-    given = given or {}
-    return {"maxWallClockTime": given.get("maxWallClockTime", UNLIMITED),
-            "retentionTime": given.get("retentionTime", TASK_RETENTION_DEFAULT),
-            "maxTaskRetryCount": given.get("maxTaskRetryCount", retries)}
-
-
-def _user_identity(given: Mapping[str, Any] | None) -> Model:
-    if not given:
-        return _DEFAULT_USER_IDENTITY
-    if "autoUser" in given and isinstance(given["autoUser"], Mapping):
-        return {**given, "autoUser": {**DEFAULT_AUTO_USER, **given["autoUser"]}}
-    return dict(given)
+    return with_defaults(TASK_CONSTRAINTS, given or {}, _inherited(retries))
 
 
 def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Model:
     """The read model of a task just added to `job` from `body` (validated and canonicalised)."""
     now = iso(ticks)
-    computed: Model = {
+    computed: Model = with_defaults(TASK, body, _inherited(job["constraints"]["maxTaskRetryCount"]))
+    computed.update({
         "url": f"/jobs/{job['id']}/tasks/{body['id']}", "eTag": etag(ticks), "creationTime": now,
         "lastModified": now, "state": "active", "stateTransitionTime": now,
         "constraints": task_constraints(body.get("constraints"), job),
-        "requiredSlots": body.get("requiredSlots", 1),
-        "userIdentity": _user_identity(body.get("userIdentity")),
         "executionInfo": _NEW_EXECUTION_INFO,
         "nodeInfo": None, "stats": None,
-    }
-    settings = body.get("multiInstanceSettings")
-    if isinstance(settings, Mapping):
-        computed["multiInstanceSettings"] = {"numberOfInstances": 1, **settings}
+    })
+    if computed.get("userIdentity") == _DEFAULT_USER_IDENTITY:
+        computed["userIdentity"] = _DEFAULT_USER_IDENTITY
     # One pass in the canonical order: a computed value wins over the body's, nulls are left out.
     model: Model = {}
     for key in TASK_ORDER:
@@ -334,19 +302,13 @@ def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Mod
 def new_pool(body: Mapping[str, Any], ticks: int) -> Model:
     """The read model of a pool created from `body`; nodes appear at once (no allocation to wait for)."""
     now = iso(ticks)
-    dedicated = body.get("targetDedicatedNodes", 0)
-    low_priority = body.get("targetLowPriorityNodes", 0)
     model: Model = {key: body.get(key) for key in POOL_ORDER}
+    model.update(with_defaults(POOL, body))
     model.update({
         "url": f"/pools/{body['id']}", "eTag": etag(ticks), "lastModified": now, "creationTime": now,
         "state": "active", "stateTransitionTime": now, "allocationState": "steady",
-        "allocationStateTransitionTime": now, "resizeTimeout": body.get("resizeTimeout", "PT15M"),
-        "currentDedicatedNodes": dedicated, "currentLowPriorityNodes": low_priority,
-        "targetDedicatedNodes": dedicated, "targetLowPriorityNodes": low_priority,
-        "enableAutoScale": body.get("enableAutoScale", False),
-        "enableInterNodeCommunication": body.get("enableInterNodeCommunication", False),
-        "taskSlotsPerNode": body.get("taskSlotsPerNode", 1),
-        "taskSchedulingPolicy": body.get("taskSchedulingPolicy", {"nodeFillType": "spread"}),
+        "allocationStateTransitionTime": now,
+        "currentDedicatedNodes": model["targetDedicatedNodes"],
+        "currentLowPriorityNodes": model["targetLowPriorityNodes"],
     })
-    extra = {key: value for key, value in body.items() if key not in model}
-    return ordered({**model, **extra}, POOL_ORDER)
+    return ordered(model, POOL_ORDER)

@@ -1,5 +1,6 @@
-"""Request-body validation: one table of fields per body (job, task, pool, schedule, updates) and the checks
-that read them. Raises ValidationError, which the backend's errors turn into 400 bodies.
+"""Request-body validation: the service's walk over the `batch_api` tables (one per body: job, task, pool,
+schedule, updates) and the checks that need the stored job. Raises ValidationError, which the backend's
+errors turn into 400 bodies.
 
-May import: the top-level durations module only. Imported by: backend, api.
+May import: batch_api only. Imported by: backend, api.
 """

@@ -1,36 +1,41 @@
-"""The generic half of request-body validation: field kinds, schema-table types and the one walker over them.
+"""The service's walk over the API tables of `batch_api`: the first problem of a request body becomes a Batch
+error (section 7). The tables (fields, limits, one-of groups, cross-field rules) live in `batch_api`; this
+module only decides the service's wording, error codes and order: first one error naming every unknown
+property, then each object's one-of groups, its fields in table order, and the rules the service enforces.
 
-The tables themselves live in job_tables.py and pool_tables.py;
-batch_service.validation.bodies is the public entry point. Error values never echo what the client sent (secrets hide
-in URLs, keys and environment values); they name the property path and, for enums and ranges, the limits.
+Error values never echo what the client sent (secrets hide in URLs, keys and environment values); they name
+the property path and, for enums and ranges, the limits.
 """
 from __future__ import annotations
 
 import copy
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-import isodate
+from batch_api import API_VERSION
+from batch_api.durations import canonical_enum, parse_timestamp, wire_duration
+from batch_api.model import (
+    ID_PATTERN,
+    INVALID_VALUE,
+    MISSING,
+    SERVICE,
+    Field,
+    ObjectType,
+    RuleContext,
+    join,
+)
 
-from batch_service.durations import parse_duration
-
-API_VERSION = "2025-06-01"
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-# .NET TimeSpan.MaxValue, which the service returns for "unlimited" (§1.1); isodate rounds the 7th digit up.
-DURATION_MAX = timedelta(days=10675199, hours=2, minutes=48, seconds=5, microseconds=477581)
-# Edm.Duration as OData writes it: days and time parts only (no years, months or weeks), never negative here.
-_DURATION_SHAPE = re.compile(r"P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
-_ID_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+_ID_CHARS = re.compile(ID_PATTERN)
 
-# The wording of the real service's messages for each code (§7.2); details go into `values`.
+# The wording of the real service's messages for each code (section 7.2); details go into `values`.
 _WORDING = {
     "InvalidRequestBody": "The request body is not syntactically valid.",
-    "MissingRequiredProperty": "A required property was not specified in the request body.",
-    "InvalidPropertyValue": "The value provided for one of the properties in the request body is invalid.",
+    MISSING: "A required property was not specified in the request body.",
+    INVALID_VALUE: "The value provided for one of the properties in the request body is invalid.",
     "EmptyMetadataKey": "The key for one of the metadata key-value pairs is empty.",
     "TaskDependenciesNotSpecifiedOnJob":
         "The Task depends on other Tasks but the Job does not use task dependencies.",
@@ -42,7 +47,7 @@ _WORDING = {
 
 
 class ValidationError(Exception):
-    """A request body the service rejects before storing anything, with the parts of a Batch error (§7.1)."""
+    """A request body the service rejects before storing anything, with the parts of a Batch error (7.1)."""
 
     def __init__(self, status: int, code: str, message: str, values: list[dict[str, str]]) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -68,11 +73,6 @@ def reject_unknown(paths: list[str]) -> ValidationError:
     return ValidationError(400, "InvalidRequestBody", message, values)
 
 
-def join(path: str, name: str) -> str:
-    """The dotted path of a child property."""
-    return f"{path}.{name}" if path else name
-
-
 def present(obj: Mapping[str, Any], name: str) -> bool:
     """JSON null counts as absent, as it does for the service's optional properties."""
     return obj.get(name) is not None
@@ -89,346 +89,235 @@ def as_int(value: object) -> int | None:
     return None
 
 
-def as_duration(value: object) -> timedelta | None:
-    """A non-negative ISO-8601 day/time duration as a timedelta, or None when it is not one."""
-    if not isinstance(value, str) or not _DURATION_SHAPE.fullmatch(value):
-        return None
-    try:
-        parsed = parse_duration(value)
-    except (ValueError, OverflowError):
-        return None
-    if parsed > DURATION_MAX:
-        return None
-    return parsed
-
-
-def is_timestamp(value: object) -> bool:
-    """An ISO-8601 date-time with a UTC offset (Edm.DateTimeOffset)."""
-    if not isinstance(value, str) or "T" not in value:
-        return False
-    try:
-        return isodate.parse_datetime(value).tzinfo is not None
-    except (isodate.ISO8601Error, ValueError, OverflowError):
-        return False
-
-
-Rule = Callable[[Mapping[str, Any], str], None]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One property of a schema table: its JSON kind and the limits the service enforces."""
-
-    kind: str  # string | id | int | bool | duration | datetime | enum | object | list | map
-    required: bool = False
-    ref: str = ""  # object type name, for kind == "object"
-    item: Field | None = None  # element field, for kind == "list"
-    enum: tuple[str, ...] = ()  # the 2025-06-01 spellings, for kind == "enum"
-    low: int | None = None
-    high: int | None = None
-    reserved: tuple[tuple[int, int], ...] = ()  # inclusive integer ranges that are not allowed
-    shortest: timedelta | None = None
-    longest: timedelta | None = None
-    min_len: int = 0  # characters for strings
-    max_len: int | None = None  # characters for strings, items for lists
-    pattern: re.Pattern[str] | None = None
-    unique: str = ""  # lists of objects: the key whose values must not repeat
-    note: str = ""  # the Reason given when a range or pattern check fails
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    """One object type: its fields in schema order, its one-of groups and its object-level rules."""
-
-    fields: Mapping[str, Field]
-    exactly_one: tuple[tuple[str, ...], ...] = ()
-    at_most_one: tuple[tuple[str, ...], ...] = ()
-    requires: tuple[tuple[str, str], ...] = ()  # (when this is present, that is required)
-    excludes: tuple[tuple[str, str], ...] = ()  # (when this is present, that is not allowed)
-    rules: tuple[Rule, ...] = ()
-
-
-Schemas = Mapping[str, ObjectSpec]
-
-
-def text(required: bool = False, max_len: int | None = None, pattern: str = "", note: str = "",
-         min_len: int | None = None) -> Field:
-    """A string; a required string must also be non-empty unless min_len says otherwise."""
-    shortest = (1 if required else 0) if min_len is None else min_len
-    return Field("string", required, min_len=shortest, max_len=max_len,
-                 pattern=re.compile(pattern) if pattern else None, note=note)
-
-
-def ident(required: bool = True) -> Field:
-    """An ID: letters, digits, hyphens and underscores, at most 64 characters (§3.1)."""
-    return Field("id", required)
-
-
-def integer(required: bool = False, low: int | None = None, high: int | None = None,
-            reserved: tuple[tuple[int, int], ...] = (), note: str = "") -> Field:
-    """An int32, optionally limited to [low, high] minus reserved ranges."""
-    return Field("int", required, low=low, high=high, reserved=reserved, note=note)
-
-
-def flag(required: bool = False) -> Field:
-    """A JSON boolean."""
-    return Field("bool", required)
-
-
-def duration(required: bool = False, shortest: timedelta | None = None, longest: timedelta | None = None,
-             note: str = "") -> Field:
-    """An ISO-8601 duration, optionally limited to [shortest, longest]."""
-    return Field("duration", required, shortest=shortest, longest=longest, note=note)
-
-
-def timestamp(required: bool = False) -> Field:
-    """An ISO-8601 date-time with offset."""
-    return Field("datetime", required)
-
-
-def choice(values: tuple[str, ...], required: bool = False) -> Field:
-    """An enum; any letter case is accepted, the listed spelling is the canonical one."""
-    return Field("enum", required, enum=values)
-
-
-def obj(ref: str, required: bool = False) -> Field:
-    """A nested object of the named table."""
-    return Field("object", required, ref=ref)
-
-
-def many(item: Field, required: bool = False, max_len: int | None = None, unique: str = "") -> Field:
-    """A JSON array whose elements are all `item`."""
-    return Field("list", required, item=item, max_len=max_len, unique=unique)
-
-
-def strmap() -> Field:
-    """A JSON object of free-form keys with string values (extension settings)."""
-    return Field("map")
-
-
-def unknown_paths(schemas: Schemas, type_name: str, value: object, path: str) -> list[str]:
+def unknown_paths(otype: ObjectType, value: object, path: str) -> list[str]:
     """Every property path in `value` that the type (or a nested type) does not declare."""
     if not isinstance(value, dict):
         return []
-    spec = schemas[type_name]
     found: list[str] = []
     for name, child in value.items():
-        field = spec.fields.get(name)
-        if field is None:
+        f = otype.field(name)
+        if f is None:
             # OData annotations (odata.metadata and the like) are not properties.
             if not name.startswith("odata."):
                 found.append(join(path, name))
             continue
-        found.extend(_unknown_in_field(schemas, field, child, join(path, name)))
+        sub = f.object_type
+        if sub is None:
+            continue
+        if f.kind == "object":
+            found.extend(unknown_paths(sub, child, join(path, name)))
+        elif isinstance(child, list):
+            for index, element in enumerate(child):
+                found.extend(unknown_paths(sub, element, f"{join(path, name)}[{index}]"))
     return found
 
 
-def _unknown_in_field(schemas: Schemas, field: Field, value: object, path: str) -> list[str]:
-    if field.kind == "object":
-        return unknown_paths(schemas, field.ref, value, path)
-    if field.kind == "list" and field.item is not None and isinstance(value, list):
-        found: list[str] = []
-        for index, element in enumerate(value):
-            found.extend(_unknown_in_field(schemas, field.item, element, f"{path}[{index}]"))
-        return found
-    return []
-
-
-def check_body(schemas: Schemas, type_name: str, body: object, path: str = "") -> None:
-    """Validate a whole request body: a JSON object, no unknown properties, then the schema walk."""
+def check_body(otype: ObjectType, body: object, ctx: RuleContext, path: str = "") -> None:
+    """Validate a whole request body: a JSON object, no unknown properties, then the table walk."""
     if not isinstance(body, dict):
         raise reject("InvalidRequestBody", path, "the request body must be a JSON object")
-    unknown = unknown_paths(schemas, type_name, body, path)
+    unknown = unknown_paths(otype, body, path)
     if unknown:
         raise reject_unknown(unknown)
-    check_object(schemas, type_name, body, path)
+    check_object(otype, body, path, ctx)
 
 
-def check_object(schemas: Schemas, type_name: str, value: object, path: str) -> None:
-    """Walk one object in schema order: groups, then each field, then the object's own rules."""
+def check_object(otype: ObjectType, value: object, path: str, ctx: RuleContext) -> None:
+    """Walk one object in table order: one-of groups, then each field, then the rules the service enforces."""
     if not isinstance(value, dict):
-        raise reject("InvalidPropertyValue", path, "must be a JSON object")
-    spec = schemas[type_name]
-    _check_groups(spec, value, path)
-    for name, field in spec.fields.items():
-        item = value.get(name)
+        raise reject(INVALID_VALUE, path, "must be a JSON object")
+    _check_groups(otype, value, path)
+    for f in otype.fields:
+        item = value.get(f.name)
         if item is None:  # absent, or JSON null: the same for optional properties (see `present`)
-            if field.required:
-                raise reject("MissingRequiredProperty", join(path, name), "required property is missing")
+            if f.required:
+                raise reject(MISSING, join(path, f.name), "required property is missing")
             continue
-        check_value(schemas, field, item, join(path, name))
-    for rule in spec.rules:
-        rule(value, path)
+        check_value(f, item, join(path, f.name), ctx)
+    for rule in otype.rules:
+        if rule.enforced_by == SERVICE:
+            for violation in rule.check(value, ctx):
+                raise reject(violation.code, join(path, violation.path), violation.message, violation.status)
 
 
-def _check_groups(spec: ObjectSpec, value: Mapping[str, Any], path: str) -> None:
-    for group in spec.exactly_one + spec.at_most_one:
-        given = [name for name in group if present(value, name)]
+def _check_groups(otype: ObjectType, value: Mapping[str, Any], path: str) -> None:
+    for group in otype.one_of:
+        given = [name for name in group.names if present(value, name)]
         if len(given) > 1:
-            raise reject("InvalidPropertyValue", join(path, given[1]),
-                         f"only one of {', '.join(group)} may be specified")
-    for group in spec.exactly_one:
-        if not any(present(value, name) for name in group):
-            raise reject("MissingRequiredProperty", join(path, group[0]),
-                         f"exactly one of {', '.join(group)} must be specified")
-    for when, needed in spec.requires:
-        if present(value, when) and not present(value, needed):
-            raise reject("MissingRequiredProperty", join(path, needed), f"required when {when} is specified")
-    for when, banned in spec.excludes:
-        if present(value, when) and present(value, banned):
-            raise reject("InvalidPropertyValue", join(path, banned), f"not allowed when {when} is specified")
+            raise reject(INVALID_VALUE, join(path, given[1]),
+                         f"only one of {', '.join(group.names)} may be specified")
+        if group.exactly and not given:
+            raise reject(MISSING, join(path, group.names[0]),
+                         f"exactly one of {', '.join(group.names)} must be specified")
 
 
-def check_value(schemas: Schemas, field: Field, value: object, path: str) -> None:
+def check_value(f: Field, value: object, path: str, ctx: RuleContext) -> None:
     """Check one present (non-null) value against its field."""
-    if field.kind == "object":
-        check_object(schemas, field.ref, value, path)
-    elif field.kind == "list":
-        _check_list(schemas, field, value, path)
-    elif field.kind == "map":
+    otype = f.object_type
+    if f.kind == "object" and otype is not None:
+        check_object(otype, value, path, ctx)
+    elif f.kind == "list":
+        _check_list(f, value, path, ctx)
+    elif f.kind == "map":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise reject("InvalidPropertyValue", path, "must be a JSON object with string values")
-    elif field.kind == "bool":
+            raise reject(INVALID_VALUE, path, "must be a JSON object with string values")
+    elif f.kind == "bool":
         if not isinstance(value, bool):
-            raise reject("InvalidPropertyValue", path, "must be a boolean")
-    elif field.kind == "int":
-        _check_int(field, value, path)
-    elif field.kind == "enum":
-        if canonical_enum(field, value) is None:
-            raise reject("InvalidPropertyValue", path, f"must be one of: {', '.join(field.enum)}")
-    elif field.kind == "duration":
-        _check_duration(field, value, path)
-    elif field.kind == "datetime":
-        if not is_timestamp(value):
-            raise reject("InvalidPropertyValue", path, "must be an ISO-8601 date-time with a UTC offset")
-    elif field.kind == "id":
+            raise reject(INVALID_VALUE, path, "must be a boolean")
+    elif f.kind == "int":
+        _check_int(f, value, path)
+    elif f.kind == "enum":
+        if canonical_enum(f.enum, value) is None:
+            raise reject(INVALID_VALUE, path, f"must be one of: {', '.join(f.enum)}")
+    elif f.kind == "duration":
+        _check_duration(f, value, path)
+    elif f.kind == "datetime":
+        if parse_timestamp(value) is None:
+            raise reject(INVALID_VALUE, path, "must be an ISO-8601 date-time with a UTC offset")
+    elif f.kind == "id":
         _check_id(value, path)
     else:
-        _check_string(field, value, path)
+        _check_string(f, value, path)
 
 
-def _check_list(schemas: Schemas, field: Field, value: object, path: str) -> None:
+def _item_field(f: Field) -> Field:
+    """The field each scalar item of a list is checked against: strings in a list are never empty."""
+    kind = str(f.item)
+    return Field(f.name, kind, enum=f.enum, pattern=f.pattern, reason=f.reason,
+                 length=(1, None) if kind == "str" else None)
+
+
+def _check_list(f: Field, value: object, path: str, ctx: RuleContext) -> None:
     if not isinstance(value, list):
-        raise reject("InvalidPropertyValue", path, "must be a JSON array")
-    if field.max_len is not None and len(value) > field.max_len:
-        raise reject("InvalidPropertyValue", path, f"must not have more than {field.max_len} items")
-    assert field.item is not None
-    seen: set[str] = set()
+        raise reject(INVALID_VALUE, path, "must be a JSON array")
+    if f.length is not None and f.length[1] is not None and len(value) > f.length[1]:
+        raise reject(INVALID_VALUE, path, f"must not have more than {f.length[1]} items")
+    otype = f.object_type
+    item = _item_field(f) if otype is None else None
+    seen: set[object] = set()
+    key = f.unique_key
     for index, element in enumerate(value):
         item_path = f"{path}[{index}]"
         if element is None:
-            raise reject("InvalidPropertyValue", item_path, "must not be null")
-        check_value(schemas, field.item, element, item_path)
-        if field.unique:
-            key = element.get(field.unique)
-            if key in seen:
-                raise reject("InvalidPropertyValue", join(item_path, field.unique),
-                             f"each {field.unique} must be unique within the list")
-            seen.add(key)
+            raise reject(INVALID_VALUE, item_path, "must not be null")
+        if otype is not None:
+            check_object(otype, element, item_path, ctx)
+        else:
+            assert item is not None
+            check_value(item, element, item_path, ctx)
+        if key is not None and isinstance(element, dict):
+            if element.get(key) in seen:
+                raise reject(INVALID_VALUE, join(item_path, key), f"each {key} must be unique within the list")
+            seen.add(element.get(key))
 
 
-def _check_int(field: Field, value: object, path: str) -> None:
+def _check_int(f: Field, value: object, path: str) -> None:
     number = as_int(value)
     if number is None:
-        raise reject("InvalidPropertyValue", path, "must be an integer")
-    low = INT32_MIN if field.low is None else field.low
-    high = INT32_MAX if field.high is None else field.high
-    bad = not low <= number <= high or any(a <= number <= b for a, b in field.reserved)
-    if bad:
-        raise reject("InvalidPropertyValue", path, field.note or f"must be between {low} and {high}")
+        raise reject(INVALID_VALUE, path, "must be an integer")
+    low, high = f.range if f.range is not None else (None, None)
+    low = INT32_MIN if low is None else low
+    high = INT32_MAX if high is None else high
+    if not low <= number <= high or any(a <= number <= b for a, b in f.excluded):
+        raise reject(f.code, path, f.reason or f"must be between {low} and {high}")
 
 
-def _check_duration(field: Field, value: object, path: str) -> None:
-    parsed = as_duration(value)
+def _bound(text: str | None) -> timedelta | None:
+    return wire_duration(text) if text is not None else None
+
+
+def _check_duration(f: Field, value: object, path: str) -> None:
+    parsed = wire_duration(value)
     if parsed is None:
-        raise reject("InvalidPropertyValue", path,
+        raise reject(INVALID_VALUE, path,
                      "must be a non-negative ISO-8601 duration in days, hours, minutes and seconds")
-    too_short = field.shortest is not None and parsed < field.shortest
-    too_long = field.longest is not None and parsed > field.longest
-    if too_short or too_long:
-        raise reject("InvalidPropertyValue", path, field.note or "duration is out of range")
+    low, high = (_bound(f.duration[0]), _bound(f.duration[1])) if f.duration is not None else (None, None)
+    if (low is not None and parsed < low) or (high is not None and parsed > high):
+        raise reject(f.code, path, f.reason or "duration is out of range")
 
 
 def _check_id(value: object, path: str) -> None:
     if not isinstance(value, str):
-        raise reject("InvalidPropertyValue", path, "must be a string")
+        raise reject(INVALID_VALUE, path, "must be a string")
     if not value or len(value) > 64:
-        raise reject("InvalidPropertyValue", path, "must be 1 to 64 characters long")
+        raise reject(INVALID_VALUE, path, "must be 1 to 64 characters long")
     if not _ID_CHARS.fullmatch(value):
-        raise reject("InvalidPropertyValue", path,
-                     "may contain only letters, digits, hyphens and underscores")
+        raise reject(INVALID_VALUE, path, "may contain only letters, digits, hyphens and underscores")
 
 
-def _check_string(field: Field, value: object, path: str) -> None:
+def _check_string(f: Field, value: object, path: str) -> None:
     if not isinstance(value, str):
-        raise reject("InvalidPropertyValue", path, "must be a string")
-    if len(value) < field.min_len:
-        raise reject("InvalidPropertyValue", path, "must not be empty")
-    if field.max_len is not None and len(value) > field.max_len:
-        raise reject("InvalidPropertyValue", path, f"must be at most {field.max_len} characters long")
-    if field.pattern is not None and not field.pattern.fullmatch(value):
-        raise reject("InvalidPropertyValue", path, field.note or "has an invalid format")
+        raise reject(INVALID_VALUE, path, "must be a string")
+    low, high = f.length if f.length is not None else (0, None)
+    if len(value) < low:
+        raise reject(f.code, path, "must not be empty")
+    if high is not None and len(value) > high:
+        raise reject(f.code, path, f"must be at most {high} characters long")
+    if f.pattern is not None and not re.fullmatch(f.pattern, value):
+        raise reject(f.code, path, f.reason or "has an invalid format")
 
 
-def canonical_enum(field: Field, value: object) -> str | None:
-    """The 2025-06-01 spelling of an enum value matched case-insensitively, or None."""
-    if not isinstance(value, str):
-        return None
-    for allowed in field.enum:
-        if allowed.lower() == value.lower():
-            return allowed
-    return None
-
-
-def with_canonical_enums(schemas: Schemas, type_name: str, value: object) -> Any:
+def with_canonical_enums(otype: ObjectType, value: object) -> Any:
     """A deep copy of `value` with every recognised enum value in its canonical spelling."""
     result = copy.deepcopy(value)
-    _canonicalise_object(schemas, type_name, result)
+    _canonicalise_object(otype, result)
     return result
 
 
-def _canonicalise_object(schemas: Schemas, type_name: str, value: object) -> None:
+def _canonicalise_object(otype: ObjectType, value: object) -> None:
     if not isinstance(value, dict):
         return
-    for name, field in schemas[type_name].fields.items():
-        if name in value:
-            value[name] = _canonicalise(schemas, field, value[name])
+    for f in otype.fields:
+        if f.name in value:
+            value[f.name] = _canonicalise(f, value[f.name])
 
 
-def _canonicalise(schemas: Schemas, field: Field, value: Any) -> Any:
-    if field.kind == "enum":
-        return canonical_enum(field, value) or value
-    if field.kind == "object":
-        _canonicalise_object(schemas, field.ref, value)
-    elif field.kind == "list" and field.item is not None and isinstance(value, list):
-        return [_canonicalise(schemas, field.item, element) for element in value]
+def _canonicalise(f: Field, value: Any) -> Any:
+    otype = f.object_type
+    if f.kind == "enum" or (f.kind == "list" and f.item == "enum"):
+        if isinstance(value, list):
+            return [canonical_enum(f.enum, element) or element for element in value]
+        return canonical_enum(f.enum, value) or value
+    if otype is not None and f.kind == "object":
+        _canonicalise_object(otype, value)
+    elif otype is not None and isinstance(value, list):
+        for element in value:
+            _canonicalise_object(otype, element)
     return value
 
 
-def comparable_form(schemas: Schemas, type_name: str, value: object) -> Any:
+def comparable_form(otype: ObjectType, value: object) -> Any:
     """`value` reduced for equality: canonical enums, durations as timedeltas, integral ints, no nulls."""
-    return _comparable(schemas, obj(type_name), value)
+    if not isinstance(value, dict):
+        return value
+    reduced = {}
+    for name, child in value.items():
+        f = otype.field(name)
+        kept = child if f is None else _comparable(f, child)
+        # An absent list and an empty one mean the same thing to the service (section 5.3 rule d).
+        if kept is not None and kept != []:
+            reduced[name] = kept
+    return reduced
 
 
-def _comparable(schemas: Schemas, field: Field, value: Any) -> Any:
-    if field.kind == "object" and isinstance(value, dict):
-        fields = schemas[field.ref].fields
-        reduced = {}
-        for name, child in value.items():
-            child_field = fields.get(name)
-            kept = child if child_field is None else _comparable(schemas, child_field, child)
-            # An absent list and an empty one mean the same thing to the service (§5.3 rule d).
-            if kept is not None and kept != []:
-                reduced[name] = kept
-        return reduced
-    if field.kind == "list" and field.item is not None and isinstance(value, list):
-        return [_comparable(schemas, field.item, element) for element in value]
-    if field.kind == "enum":
-        return canonical_enum(field, value) or value
-    if field.kind == "duration":
-        parsed = as_duration(value)
+def _comparable(f: Field, value: Any) -> Any:
+    otype = f.object_type
+    if otype is not None and f.kind == "object":
+        return comparable_form(otype, value)
+    if f.kind == "list" and isinstance(value, list):
+        if otype is not None:
+            return [comparable_form(otype, element) for element in value]
+        return [_scalar_comparable(str(f.item), f, element) for element in value]
+    return _scalar_comparable(f.kind, f, value)
+
+
+def _scalar_comparable(kind: str, f: Field, value: Any) -> Any:
+    if kind == "enum":
+        return canonical_enum(f.enum, value) or value
+    if kind == "duration":
+        parsed = wire_duration(value)
         return value if parsed is None else parsed
-    if field.kind == "int":
+    if kind == "int":
         number = as_int(value)
         return value if number is None else number
     return value

@@ -7,9 +7,10 @@ from typing import Any
 
 import isodate
 
-from providers.schema.durations import DurationError, parse_duration
-from providers.schema.model import ID_PATTERN, Field, ObjectType, Problem, is_unknown, join
-from providers.schema.rules import CROSS_FIELD_RULES, CheckContext
+from batch_api.durations import DurationError, parse_duration
+from batch_api.model import ID_PATTERN, Field, ObjectType, is_unknown, join
+from providers.schema.model import Problem
+from providers.schema.rules import CheckContext, run_rules
 
 
 def check_spec(kind: str, root: ObjectType, spec: object, job: object = None) -> list[Problem]:
@@ -41,8 +42,7 @@ def _check_object(otype: ObjectType, value: dict[str, Any], path: str, ctx: Chec
             problems.append(Problem(path, "one-of", f"{' and '.join(given)} cannot be given together"))
         elif not given and group.exactly:
             problems.append(Problem(path, "one-of", f"exactly one of {', '.join(group.names)} is required"))
-    for name in otype.checks:
-        CROSS_FIELD_RULES[name](value, path, ctx, problems)
+    run_rules(otype, value, path, ctx, problems)
 
 
 def _unknown_property(otype: ObjectType, key: str, path: str) -> Problem:
@@ -94,7 +94,7 @@ def _check_list(f: Field, value: Any, path: str, ctx: CheckContext, problems: li
             problem = scalar_problem(f, str(f.item), item, item_path)
             if problem is not None:
                 problems.append(problem)
-    if f.keyed_by is not None:
+    if f.unique_key is not None:
         problems.extend(_duplicates(f, value, path))
 
 
@@ -102,12 +102,12 @@ def _duplicates(f: Field, value: list[Any], path: str) -> list[Problem]:
     seen: dict[str, int] = {}
     found = []
     for i, item in enumerate(value):
-        key = item.get(f.keyed_by) if isinstance(item, dict) else None
+        key = item.get(f.unique_key) if isinstance(item, dict) else None
         if not isinstance(key, str):
             continue
         if key in seen:
-            found.append(Problem(f"{path}[{i}].{f.keyed_by}", "duplicate-name",
-                                 f"{f.keyed_by} repeats the one of item [{seen[key]}]; names must be unique"))
+            found.append(Problem(f"{path}[{i}].{f.unique_key}", "duplicate-name",
+                                 f"{f.unique_key} repeats the one of item [{seen[key]}]; names must be unique"))
         else:
             seen[key] = i
     return found
@@ -159,10 +159,11 @@ def _int_problem(f: Field, value: Any, path: str) -> Problem | None:
     if isinstance(value, float) and not value.is_integer():
         return Problem(path, "type", f"{f.name} must be a whole number")
     number = int(value)
-    if (f.range is not None and not _within(number, f.range)) or number in f.excluded:
+    excluded = any(low <= number <= high for low, high in f.excluded)
+    if (f.range is not None and not _within(number, f.range)) or excluded:
         allowed = _bounds(f.range) if f.range is not None else "an integer"
         if f.excluded:
-            allowed += f" except {', '.join(str(x) for x in f.excluded)}"
+            allowed += " except " + ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in f.excluded)
         return Problem(path, "range", f"{f.name} must be {allowed}")
     return None
 

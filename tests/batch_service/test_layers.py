@@ -1,9 +1,11 @@
 """batch_service's modules import each other without a cycle, and each layer imports only the layers its
 package docstring allows. Imports are read from the source with `ast`, so imports inside functions and under
-TYPE_CHECKING count too: a cycle hidden there still ties two modules together."""
+TYPE_CHECKING count too: a cycle hidden there still ties two modules together. Below both sides sits
+`batch_api`, the API's facts: it imports neither `batch_service` nor `providers`, and both read it."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "batch_service"
@@ -107,3 +109,42 @@ def test_each_layer_imports_only_the_layers_it_may() -> None:
             if target_layer not in ALLOWED_LAYERS[layer]:
                 wrong.append(f"{module} -> {target}")
     assert wrong == []
+
+
+# --- batch_api: the API's facts sit below both sides ----------------------------------------------------------
+
+API_DIR = PACKAGE_DIR.parent / "batch_api"
+API_MAY_IMPORT = {"batch_api", "isodate"}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The top-level package of every absolute import in a file, anywhere in it."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_batch_api_imports_neither_side_only_the_standard_library_and_isodate() -> None:
+    files = sorted(API_DIR.rglob("*.py"))
+    assert len(files) >= 5, "batch_api's modules were not found"
+    wrong = {f"{path.name} -> {name}" for path in files for name in top_level_imports(path)
+             if name not in API_MAY_IMPORT and name not in sys.stdlib_module_names}
+    assert wrong == set()
+
+
+def test_a_forbidden_import_in_batch_api_would_be_seen(tmp_path: Path) -> None:
+    source = tmp_path / "sample.py"
+    source.write_text("def late() -> None:\n    from providers.schema import check_job\n")
+    assert top_level_imports(source) == {"providers"}
+
+
+def test_both_sides_read_their_tables_from_batch_api() -> None:
+    service = top_level_imports(PACKAGE_DIR / "validation" / "core.py") | top_level_imports(
+        PACKAGE_DIR / "backend" / "models.py")
+    providers_schema = PACKAGE_DIR.parent / "providers" / "schema"
+    provider = set().union(*(top_level_imports(path) for path in providers_schema.glob("*.py")))
+    assert "batch_api" in service and "batch_api" in provider

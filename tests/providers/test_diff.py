@@ -51,7 +51,7 @@ def _live_task(spec: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """What GET .../tasks/{id} returns for a task created from spec (defaults as the service reports them)."""
     live = copy.deepcopy(spec)
     live.setdefault("requiredSlots", 1)
-    live.setdefault("userIdentity", {"autoUser": {"scope": "task", "elevationLevel": "nonadmin"}})
+    live.setdefault("userIdentity", {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}})
     constraints = live.setdefault("constraints", {})
     constraints.setdefault("maxWallClockTime", UNLIMITED_TEXT)
     constraints.setdefault("retentionTime", "P7D")
@@ -180,7 +180,7 @@ def test_a_default_user_identity_read_back_is_not_a_change(scope: str) -> None:
 
 
 def test_an_admin_identity_read_back_for_an_omitted_one_is_a_change() -> None:
-    live = _live_task(_task(), userIdentity={"autoUser": {"scope": "task", "elevationLevel": "admin"}})
+    live = _live_task(_task(), userIdentity={"autoUser": {"scope": "pool", "elevationLevel": "admin"}})
     assert _only(diff_task(_task(), live)).path == "userIdentity.autoUser.elevationLevel"
 
 

@@ -1,7 +1,11 @@
-"""Schema tables for a job's pool: BatchPoolInfo, the auto-pool and the pool specification (reference 3.2-3.3)."""
+"""Tables of pools: the pool create body, the pool specification of an auto-pool, and every child object
+(reference 3.2-3.3; field lists and enum spellings follow BatchService.json 2025-06-01, limits come from its
+property descriptions). `certificateReferences`, `targetNodeCommunicationMode` and `resourceTags` are gone in
+2025-06-01 and listed as removed."""
 from __future__ import annotations
 
-from providers.schema.model import (
+from batch_api import pool_rules as pr
+from batch_api.model import (
     PATCH,
     PATCH_WHEN_DISABLED,
     REPLACE,
@@ -17,7 +21,8 @@ from providers.schema.model import (
     obj,
     string,
 )
-from providers.schema.tasks import (
+from batch_api.rules import pool_lifetime_jobschedule, range_order
+from batch_api.tasks import (
     APPLICATION_PACKAGE,
     CONTAINER_REGISTRY,
     CONTAINER_SETTINGS,
@@ -25,6 +30,7 @@ from providers.schema.tasks import (
     ENVIRONMENT_SETTING,
     IDENTITY_REFERENCE,
     METADATA_ITEM,
+    NON_EMPTY,
     RESOURCE_FILE,
     USER_IDENTITY,
 )
@@ -35,13 +41,13 @@ IMAGE_REFERENCE = ObjectType("BatchVmImageReference", (
     string("publisher"),
     string("offer"),
     string("sku"),
-    string("version", default="latest"),
+    string("version", default="latest", reported=False),
     string("virtualMachineImageId"),
-    string("exactVersion", read_only=True),
+    string("exactVersion", read_only=True),  # the service tolerates it on input, so a read-back spec resends
     string("sharedGalleryImageId"),
     string("communityGalleryImageId"),
 ), one_of=(OneOf(("publisher", "virtualMachineImageId", "sharedGalleryImageId", "communityGalleryImageId")),),
-    checks=("marketplace-image",))
+    rules=(pr.marketplace_image, pr.gallery_image_version))
 
 MANAGED_DISK = ObjectType("ManagedDisk", (
     enum("storageAccountType", ("standard_lrs", "premium_lrs", "standardssd_lrs")),
@@ -52,7 +58,7 @@ MANAGED_DISK = ObjectType("ManagedDisk", (
 ))
 
 DATA_DISK = ObjectType("DataDisk", (
-    integer("lun", required=True, range=(0, None)),
+    integer("lun", required=True, range=(0, 63)),
     enum("caching", CACHING),
     integer("diskSizeGB", required=True, range=(1, None)),
     obj("managedDisk", MANAGED_DISK),
@@ -72,12 +78,12 @@ SECURITY_PROFILE = ObjectType("SecurityProfile", (
     ))),
     enum("securityType", ("trustedLaunch", "confidentialvm")),
     obj("uefiSettings", ObjectType("BatchUefiSettings", (boolean("secureBootEnabled"), boolean("vTpmEnabled")))),
-))
+), rules=(pr.UEFI_NEEDS_SECURITY_TYPE,))
 
 VM_EXTENSION = ObjectType("VMExtension", (
-    string("name", required=True, length=(1, None)),
-    string("publisher", required=True, length=(1, None)),
-    string("type", required=True, length=(1, None)),
+    string("name", required=True, length=NON_EMPTY),
+    string("publisher", required=True, length=NON_EMPTY),
+    string("type", required=True, length=NON_EMPTY),
     string("typeHandlerVersion"),
     boolean("autoUpgradeMinorVersion"),
     boolean("enableAutomaticUpgrade"),
@@ -88,7 +94,7 @@ VM_EXTENSION = ObjectType("VMExtension", (
 
 VIRTUAL_MACHINE_CONFIGURATION = ObjectType("VirtualMachineConfiguration", (
     obj("imageReference", IMAGE_REFERENCE, required=True),
-    string("nodeAgentSKUId", required=True, length=(1, None)),
+    string("nodeAgentSKUId", required=True, length=NON_EMPTY),
     obj("windowsConfiguration", ObjectType("WindowsConfiguration", (boolean("enableAutomaticUpdates"),))),
     array("dataDisks", DATA_DISK),
     enum("licenseType", ("Windows_Server", "Windows_Client")),
@@ -99,16 +105,16 @@ VIRTUAL_MACHINE_CONFIGURATION = ObjectType("VirtualMachineConfiguration", (
     ))),
     obj("diskEncryptionConfiguration", ObjectType("DiskEncryptionConfiguration", (
         obj("customerManagedKey", ObjectType("DiskCustomerManagedKey", (
-            obj("identityReference", IDENTITY_REFERENCE),
+            obj("identityReference", ObjectType("BatchPoolIdentityReference", (string("resourceId"),))),
             string("keyUrl"),
             boolean("rotationToLatestKeyVersionEnabled"),
         ))),
         array("targets", "enum", enum=("osdisk", "temporarydisk")),
-    ))),
+    ), rules=(pr.customer_key_needs_os_disk,))),
     obj("nodePlacementConfiguration", ObjectType("BatchNodePlacementConfiguration", (
         enum("policy", ("regional", "zonal")),
     ))),
-    array("extensions", VM_EXTENSION),
+    array("extensions", VM_EXTENSION, unique="name"),
     obj("osDisk", ObjectType("BatchOsDisk", (
         obj("ephemeralOSDiskSettings", ObjectType("BatchDiffDiskSettings", (enum("placement", ("cachedisk",)),))),
         enum("caching", CACHING),
@@ -117,59 +123,66 @@ VIRTUAL_MACHINE_CONFIGURATION = ObjectType("VirtualMachineConfiguration", (
         boolean("writeAcceleratorEnabled"),
     ))),
     obj("securityProfile", SECURITY_PROFILE),
-    obj("serviceArtifactReference", ObjectType("ServiceArtifactReference", (string("id", required=True),))),
+    obj("serviceArtifactReference", ObjectType("ServiceArtifactReference",
+                                               (string("id", required=True, length=NON_EMPTY),))),
 ))
 
 NSG_RULE = ObjectType("NetworkSecurityGroupRule", (
     integer("priority", required=True, range=(150, 4096)),
     enum("access", ("allow", "deny"), required=True),
-    string("sourceAddressPrefix", required=True, length=(1, None)),
-    array("sourcePortRanges", "str"),
+    string("sourceAddressPrefix", required=True, length=NON_EMPTY),
+    array("sourcePortRanges", "str", pattern=r"\*|\d{1,5}(-\d{1,5})?",
+          reason="must be '*', a port or a port range like 100-200"),
 ))
 
+_FRONTEND = "must be between 1 and 65534, excluding the reserved ports 50000 to 55000"
+
 INBOUND_NAT_POOL = ObjectType("BatchInboundNatPool", (
-    string("name", required=True, length=(1, None)),
+    string("name", required=True, length=(1, 77), pattern=r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9_])?",
+           reason="must start with a letter or digit, end with a letter, digit or underscore, and contain "
+                  "only letters, digits, underscores, periods and hyphens"),
     enum("protocol", ("tcp", "udp"), required=True),
-    integer("backendPort", required=True, range=(1, 65535)),
-    integer("frontendPortRangeStart", required=True, range=(1, 65535)),
-    integer("frontendPortRangeEnd", required=True, range=(1, 65535)),
+    integer("backendPort", required=True, range=(1, 65535), excluded=((29876, 29877),),
+            reason="must be between 1 and 65535, excluding the reserved ports 29876 and 29877"),
+    integer("frontendPortRangeStart", required=True, range=(1, 65534), excluded=((50000, 55000),), reason=_FRONTEND),
+    integer("frontendPortRangeEnd", required=True, range=(1, 65534), excluded=((50000, 55000),), reason=_FRONTEND),
     array("networkSecurityGroupRules", NSG_RULE),
-), checks=("range-order",))
+), rules=(range_order, pr.nat_frontend_range_size))
 
 NETWORK_CONFIGURATION = ObjectType("NetworkConfiguration", (
     string("subnetId"),
     enum("dynamicVNetAssignmentScope", ("none", "job")),
     obj("endpointConfiguration", ObjectType("BatchPoolEndpointConfiguration", (
-        array("inboundNATPools", INBOUND_NAT_POOL, required=True, length=(0, 5)),
-    ))),
+        array("inboundNATPools", INBOUND_NAT_POOL, required=True, length=(0, 5), unique="name"),
+    ), rules=(pr.endpoint_limits,))),
     obj("publicIPAddressConfiguration", ObjectType("BatchPublicIpAddressConfiguration", (
         enum("provision", ("batchmanaged", "usermanaged", "nopublicipaddresses")),
         array("ipFamilies", "enum", enum=("IPv4", "IPv6")),
         array("ipAddressIds", "str"),
         array("ipTags", ObjectType("IPTag", (string("ipTagType"), string("tag")))),
-    ))),
+    ), rules=(pr.ip_address_ids,))),
     boolean("enableAcceleratedNetworking"),
-))
+), rules=(pr.endpoints_need_public_ips,))
 
 START_TASK = ObjectType("BatchStartTask", (
-    string("commandLine", required=True, length=(1, None)),
+    string("commandLine", required=True, length=NON_EMPTY),
     obj("containerSettings", CONTAINER_SETTINGS),
     array("resourceFiles", RESOURCE_FILE),
     array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
     obj("userIdentity", USER_IDENTITY),
-    integer("maxTaskRetryCount", range=(-1, None), default=0),
-    boolean("waitForSuccess", default=True),
+    integer("maxTaskRetryCount", range=(-1, None), default=0, reported=False),
+    boolean("waitForSuccess", default=True, reported=False),
 ))
 
 USER_ACCOUNT = ObjectType("UserAccount", (
-    string("name", required=True, length=(1, None)),
-    string("password", required=True, secret=True, write_only=True),
-    enum("elevationLevel", ELEVATION, default="nonadmin"),
+    string("name", required=True, length=(1, 20)),
+    string("password", required=True, length=NON_EMPTY, secret=True, write_only=True),
+    enum("elevationLevel", ELEVATION, default="nonadmin", reported=False),
     obj("linuxUserConfiguration", ObjectType("LinuxUserConfiguration", (
-        integer("uid"),
-        integer("gid"),
+        integer("uid", range=(0, None)),
+        integer("gid", range=(0, None)),
         string("sshPrivateKey", secret=True, write_only=True),
-    ))),
+    ), rules=(pr.UID_NEEDS_GID, pr.GID_NEEDS_UID))),
     obj("windowsUserConfiguration", ObjectType("WindowsUserConfiguration", (
         enum("loginMode", ("batch", "interactive")),
     ))),
@@ -177,31 +190,31 @@ USER_ACCOUNT = ObjectType("UserAccount", (
 
 MOUNT_CONFIGURATION = ObjectType("MountConfiguration", (
     obj("azureBlobFileSystemConfiguration", ObjectType("AzureBlobFileSystemConfiguration", (
-        string("accountName", required=True, length=(1, None)),
-        string("containerName", required=True, length=(1, None)),
+        string("accountName", required=True, length=NON_EMPTY),
+        string("containerName", required=True, length=NON_EMPTY),
         string("accountKey", secret=True, write_only=True),
         string("sasKey", secret=True, write_only=True),
         string("blobfuseOptions"),
-        string("relativeMountPath", required=True, length=(1, None)),
+        string("relativeMountPath", required=True, length=NON_EMPTY),
         obj("identityReference", IDENTITY_REFERENCE),
     ), one_of=(OneOf(("accountKey", "sasKey", "identityReference")),))),
     obj("nfsMountConfiguration", ObjectType("NfsMountConfiguration", (
-        string("source", required=True, length=(1, None)),
-        string("relativeMountPath", required=True, length=(1, None)),
+        string("source", required=True, length=NON_EMPTY),
+        string("relativeMountPath", required=True, length=NON_EMPTY),
         string("mountOptions"),
     ))),
     obj("cifsMountConfiguration", ObjectType("CifsMountConfiguration", (
-        string("username", required=True, length=(1, None)),
-        string("source", required=True, length=(1, None)),
-        string("relativeMountPath", required=True, length=(1, None)),
+        string("username", required=True, length=NON_EMPTY),
+        string("source", required=True, length=NON_EMPTY),
+        string("relativeMountPath", required=True, length=NON_EMPTY),
         string("mountOptions"),
-        string("password", required=True, secret=True, write_only=True),
+        string("password", required=True, length=NON_EMPTY, secret=True, write_only=True),
     ))),
     obj("azureFileShareConfiguration", ObjectType("AzureFileShareConfiguration", (
-        string("accountName", required=True, length=(1, None)),
-        string("accountKey", required=True, secret=True, write_only=True),
-        string("azureFileUrl", required=True, length=(1, None)),
-        string("relativeMountPath", required=True, length=(1, None)),
+        string("accountName", required=True, length=NON_EMPTY),
+        string("accountKey", required=True, length=NON_EMPTY, secret=True, write_only=True),
+        string("azureFileUrl", required=True, length=NON_EMPTY),
+        string("relativeMountPath", required=True, length=NON_EMPTY),
         string("mountOptions"),
     ))),
 ), one_of=(OneOf(("azureBlobFileSystemConfiguration", "nfsMountConfiguration", "cifsMountConfiguration",
@@ -217,31 +230,33 @@ UPGRADE_POLICY = ObjectType("UpgradePolicy", (
     ))),
     obj("rollingUpgradePolicy", ObjectType("RollingUpgradePolicy", (
         boolean("enableCrossZoneUpgrade"),
-        integer("maxBatchInstancePercent", range=(0, 100)),
-        integer("maxUnhealthyInstancePercent", range=(0, 100)),
+        integer("maxBatchInstancePercent", range=(5, 100)),
+        integer("maxUnhealthyInstancePercent", range=(5, 100)),
         integer("maxUnhealthyUpgradedInstancePercent", range=(0, 100)),
         duration("pauseTimeBetweenBatches", duration=("PT0S", None)),
         boolean("prioritizeUnhealthyInstances"),
         boolean("rollbackFailedInstancesOnPolicyBreach"),
-    ))),
+    ), rules=(pr.rolling_percentages,))),
 ))
 
 # 3.3 BatchPoolSpecification, 2025-06-01. Older pages still show the `removed` names.
 POOL_SPECIFICATION = ObjectType("BatchPoolSpecification", (
     string("displayName", length=(0, 1024)),
-    string("vmSize", required=True, length=(1, None)),
+    string("vmSize", required=True, length=NON_EMPTY),
+    # Required in practice: cloudServiceConfiguration is gone, so a pool cannot exist without it (3.3).
     obj("virtualMachineConfiguration", VIRTUAL_MACHINE_CONFIGURATION, required=True),
     integer("taskSlotsPerNode", range=(1, 256), default=1),
     obj("taskSchedulingPolicy", ObjectType("BatchTaskSchedulingPolicy", (
-        enum("jobDefaultOrder", ("none", "creationtime"), default="none"),
+        enum("jobDefaultOrder", ("none", "creationtime"), default="none", reported=False),
         enum("nodeFillType", ("spread", "pack"), required=True),
-    ))),
-    duration("resizeTimeout", duration=("PT5M", None), default="PT15M"),
-    integer("targetDedicatedNodes", range=(0, None)),
-    integer("targetLowPriorityNodes", range=(0, None)),
+    )), default={"nodeFillType": "spread"}),
+    duration("resizeTimeout", duration=("PT5M", None), reason="must be at least 5 minutes", default="PT15M"),
+    integer("targetDedicatedNodes", range=(0, None), default=0),
+    integer("targetLowPriorityNodes", range=(0, None), default=0),
     boolean("enableAutoScale", default=False),
     string("autoScaleFormula"),
-    duration("autoScaleEvaluationInterval", duration=("PT5M", "PT168H"), default="PT15M"),
+    duration("autoScaleEvaluationInterval", duration=("PT5M", "PT168H"),
+             reason="must be between 5 minutes and 168 hours", default="PT15M", reported=False),
     boolean("enableInterNodeCommunication", default=False),
     obj("networkConfiguration", NETWORK_CONFIGURATION),
     obj("startTask", START_TASK),
@@ -250,18 +265,25 @@ POOL_SPECIFICATION = ObjectType("BatchPoolSpecification", (
     array("metadata", METADATA_ITEM, keyed_by="name"),
     array("mountConfiguration", MOUNT_CONFIGURATION),
     obj("upgradePolicy", UPGRADE_POLICY),
-), checks=("autoscale",), removed=("certificateReferences", "targetNodeCommunicationMode", "resourceTags"))
+), rules=pr.POOL_RULES, removed=("certificateReferences", "targetNodeCommunicationMode", "resourceTags"))
+
+# POST /pools (3.3): the specification with an id.
+POOL = ObjectType("BatchPoolCreateOptions", (ident("id", required=True), *POOL_SPECIFICATION.fields),
+                  rules=POOL_SPECIFICATION.rules, removed=POOL_SPECIFICATION.removed)
 
 _AUTO_POOL_FIXED = "an auto-pool specification cannot change after creation, except keepAlive (4.1)"
 
 # 3.2. The container fields (poolInfo, autoPoolSpecification) carry no rule: each leaf decides, and a
 # change of the whole container is as strict as its strictest field.
 AUTO_POOL_SPECIFICATION = ObjectType("BatchAutoPoolSpecification", (
-    string("autoPoolIdPrefix", length=(0, 20), change=REPLACE, note=_AUTO_POOL_FIXED),
+    string("autoPoolIdPrefix", length=(0, 20), pattern=r"[A-Za-z0-9_-]*",
+           reason="may contain only letters, digits, hyphens and underscores", change=REPLACE,
+           note=_AUTO_POOL_FIXED),
     enum("poolLifetimeOption", ("jobschedule", "job"), required=True, change=REPLACE, note=_AUTO_POOL_FIXED),
-    boolean("keepAlive", default=False, change=PATCH, note="keepAlive is the one auto-pool field PATCH takes"),
+    boolean("keepAlive", default=False, reported=False, change=PATCH,
+            note="keepAlive is the one auto-pool field PATCH takes"),
     obj("pool", POOL_SPECIFICATION, change=REPLACE, note=_AUTO_POOL_FIXED),
-), checks=("pool-lifetime-jobschedule",))
+), rules=(pool_lifetime_jobschedule,))
 
 POOL_INFO = ObjectType("BatchPoolInfo", (
     ident("poolId", change=PATCH_WHEN_DISABLED,
