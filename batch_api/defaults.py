@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from batch_api.durations import DurationError, format_duration, parse_duration
 from batch_api.model import NO_DEFAULT, Field, ObjectType
+from batch_api.pools import WINDOWS_NODE_AGENT_PREFIX, WINDOWS_USER_DEFAULT
 
 
 def _copy(value: Any) -> Any:
@@ -18,7 +20,9 @@ def _copy(value: Any) -> Any:
 
 def with_defaults(otype: ObjectType, body: Mapping[str, Any],
                   inherited: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A copy of `body` with every omitted field that has a reported default filled in, at every depth.
+    """A copy of `body` as the service reports it: every omitted field that has a reported default filled in,
+    at every depth, every duration in its normal form (`PT01H00M00S` is `PT1H`), and the defaults that depend
+    on a pool's operating system.
 
     `inherited` holds the job values that omitted task fields take (by the field's `inherit` path).
     Fields come in table order; properties the table does not know are kept as they are, after them.
@@ -30,7 +34,37 @@ def with_defaults(otype: ObjectType, body: Mapping[str, Any],
         if value is not None:
             out[f.name] = value
     out.update({name: value for name, value in body.items() if otype.field(name) is None})
+    if otype.field("userAccounts") is not None and otype.field("virtualMachineConfiguration") is not None:
+        out = pool_os_defaults(out)
     return out
+
+
+def pool_os_defaults(pool: Mapping[str, Any]) -> dict[str, Any]:
+    """A pool (or pool specification) with the defaults that depend on its operating system: on a Windows
+    node agent each user account reports `windowsUserConfiguration` {"loginMode": "batch"} (recorded GETs of
+    the real service; a Linux pool's accounts report none)."""
+    out = dict(pool)
+    vm = out.get("virtualMachineConfiguration")
+    agent = vm.get("nodeAgentSKUId") if isinstance(vm, Mapping) else None
+    accounts = out.get("userAccounts")
+    if not isinstance(agent, str) or not agent.lower().startswith(WINDOWS_NODE_AGENT_PREFIX) \
+            or not isinstance(accounts, list):
+        return out
+    out["userAccounts"] = [
+        {**account, "windowsUserConfiguration": _copy(WINDOWS_USER_DEFAULT)}
+        if isinstance(account, Mapping) and account.get("windowsUserConfiguration") is None else account
+        for account in accounts]
+    return out
+
+
+def normal_duration(value: Any) -> Any:
+    """A duration as the service reports it (`PT1H`, `P1D`, the unlimited value); other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return format_duration(parse_duration(value))
+    except DurationError:
+        return value
 
 
 def _omitted(f: Field, inherited: Mapping[str, Any]) -> Any:
@@ -42,6 +76,8 @@ def _omitted(f: Field, inherited: Mapping[str, Any]) -> Any:
 
 
 def _filled(f: Field, value: Any, inherited: Mapping[str, Any] | None) -> Any:
+    if f.kind == "duration":
+        return normal_duration(value)  # reported in its normal form, as the real service does
     otype = f.object_type
     if otype is None:
         return value

@@ -28,14 +28,7 @@ def autoscale(pool: Value, ctx: RuleContext) -> Iterator[Violation]:
 
 
 # Rules with preview=False are the service's alone so far: the providers leave them to the service's 400.
-# Whether an auto-pool specification without a node count is refused by Azure is not confirmed yet.
-@rule("fixed-size-needs-node-count", preview=False)
-def fixed_size_needs_node_count(pool: Value, ctx: RuleContext) -> Iterator[Violation]:
-    """Without autoscale, targetDedicatedNodes or targetLowPriorityNodes must be given."""
-    if pool.get("enableAutoScale") is not True and not _given(pool, "targetDedicatedNodes") \
-            and not _given(pool, "targetLowPriorityNodes"):
-        yield Violation("targetDedicatedNodes", "targetDedicatedNodes or targetLowPriorityNodes is required "
-                        "when enableAutoScale is false", MISSING)
+# A pool or auto-pool without node counts is accepted by the real service (recorded 201), which reports 0 and 0.
 
 
 @rule("os-upgrade-vs-windows-updates", preview=False)
@@ -65,7 +58,7 @@ def pool_application_ids(pool: Value, ctx: RuleContext) -> Iterator[Violation]:
                             "(/subscriptions/.../applications/{name})")
 
 
-POOL_RULES = (autoscale, fixed_size_needs_node_count, os_upgrade_vs_windows_updates, pool_application_ids)
+POOL_RULES = (autoscale, os_upgrade_vs_windows_updates, pool_application_ids)
 
 _FRONTEND_RANGE_MIN_PORTS = 40
 _NSG_RULES_PER_POOL = 25

@@ -36,13 +36,23 @@ from batch_api.tasks import (
 )
 
 CACHING = ("none", "readonly", "readwrite")
+# The forms of a custom or gallery image id the real service takes (its recorded 400 InvalidPropertyValue).
+VM_IMAGE_ID = (r"(?i)/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/"
+               r"(images/[^/]+|galleries/[^/]+/images/[^/]+(/versions/[^/]+)?)")
+VM_IMAGE_ID_REASON = (
+    "The specified resource id must be of the format /subscriptions/{subscriptionId}/resourceGroups/"
+    "{resourceGroupName}/providers/Microsoft.Compute/images/{imageName}, /subscriptions/{subscriptionId}/"
+    "resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/"
+    "{galleryImageName}/versions/{galleryImageVersionName}, or /subscriptions/{subscriptionId}/resourceGroups/"
+    "{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/{galleryImageName}")
 
 IMAGE_REFERENCE = ObjectType("BatchVmImageReference", (
     string("publisher"),
     string("offer"),
     string("sku"),
-    string("version", default="latest", reported=False),
-    string("virtualMachineImageId"),
+    # The real service reports the default version "latest" (recorded pool GETs).
+    string("version", default="latest"),
+    string("virtualMachineImageId", pattern=VM_IMAGE_ID, reason=VM_IMAGE_ID_REASON),
     string("exactVersion", read_only=True),  # the service tolerates it on input, so a read-back spec resends
     string("sharedGalleryImageId"),
     string("communityGalleryImageId"),
@@ -57,11 +67,13 @@ MANAGED_DISK = ObjectType("ManagedDisk", (
     ))),
 ))
 
+# The real service reports an omitted data disk caching as "none" and its storage as standard_lrs (recorded
+# pool GETs; older api-versions wrote the storage type on the disk itself).
 DATA_DISK = ObjectType("DataDisk", (
     integer("lun", required=True, range=(0, 63)),
-    enum("caching", CACHING),
+    enum("caching", CACHING, default="none"),
     integer("diskSizeGB", required=True, range=(1, None)),
-    obj("managedDisk", MANAGED_DISK),
+    obj("managedDisk", MANAGED_DISK, default={"storageAccountType": "standard_lrs"}),
 ))
 
 HOST_ENDPOINT = ObjectType("HostEndpointSettings", (
@@ -174,18 +186,23 @@ START_TASK = ObjectType("BatchStartTask", (
     boolean("waitForSuccess", default=True, reported=False),
 ))
 
+WINDOWS_USER_DEFAULT = {"loginMode": "batch"}
+WINDOWS_NODE_AGENT_PREFIX = "batch.node.windows"
+
 USER_ACCOUNT = ObjectType("UserAccount", (
     string("name", required=True, length=(1, 20)),
     string("password", required=True, length=NON_EMPTY, secret=True, write_only=True),
-    enum("elevationLevel", ELEVATION, default="nonadmin", reported=False),
+    enum("elevationLevel", ELEVATION, default="nonadmin"),  # reported when omitted (recorded pool GETs)
     obj("linuxUserConfiguration", ObjectType("LinuxUserConfiguration", (
         integer("uid", range=(0, None)),
         integer("gid", range=(0, None)),
         string("sshPrivateKey", secret=True, write_only=True),
     ), rules=(pr.UID_NEEDS_GID, pr.GID_NEEDS_UID))),
+    # Reported as {"loginMode": "batch"} on Windows images only (recorded pool GETs): the service fills it
+    # with `batch_api.defaults.pool_os_defaults`, the providers compare with the default.
     obj("windowsUserConfiguration", ObjectType("WindowsUserConfiguration", (
         enum("loginMode", ("batch", "interactive")),
-    ))),
+    )), default=WINDOWS_USER_DEFAULT, reported=False),
 ))
 
 MOUNT_CONFIGURATION = ObjectType("MountConfiguration", (
@@ -248,8 +265,10 @@ POOL_SPECIFICATION = ObjectType("BatchPoolSpecification", (
     integer("taskSlotsPerNode", range=(1, 256), default=1),
     obj("taskSchedulingPolicy", ObjectType("BatchTaskSchedulingPolicy", (
         enum("jobDefaultOrder", ("none", "creationtime"), default="none", reported=False),
-        enum("nodeFillType", ("spread", "pack"), required=True),
-    )), default={"nodeFillType": "spread"}),
+        # The real service spells these Spread and Pack in its answers (recorded GETs, "pack" sent); the
+        # 2025-06-01 specification writes them lowercase. Either is accepted, the recorded one is reported.
+        enum("nodeFillType", ("Spread", "Pack"), required=True),
+    )), default={"nodeFillType": "Spread"}),
     duration("resizeTimeout", duration=("PT5M", None), reason="must be at least 5 minutes", default="PT15M"),
     integer("targetDedicatedNodes", range=(0, None), default=0),
     integer("targetLowPriorityNodes", range=(0, None), default=0),
@@ -280,7 +299,7 @@ AUTO_POOL_SPECIFICATION = ObjectType("BatchAutoPoolSpecification", (
            reason="may contain only letters, digits, hyphens and underscores", change=REPLACE,
            note=_AUTO_POOL_FIXED),
     enum("poolLifetimeOption", ("jobschedule", "job"), required=True, change=REPLACE, note=_AUTO_POOL_FIXED),
-    boolean("keepAlive", default=False, reported=False, change=PATCH,
+    boolean("keepAlive", default=False, change=PATCH,  # reported when omitted (recorded job GETs)
             note="keepAlive is the one auto-pool field PATCH takes"),
     obj("pool", POOL_SPECIFICATION, change=REPLACE, note=_AUTO_POOL_FIXED),
 ), rules=(pool_lifetime_jobschedule,))

@@ -210,16 +210,22 @@ JOB_MANAGER_TASK = ObjectType("BatchJobManagerTask", (
     obj("authenticationTokenSettings", AUTH_TOKEN_SETTINGS),
 ))
 
+# A job preparation task's omitted retry count is 0, not the job's: the real service reported 0 under a job
+# whose constraints.maxTaskRetryCount was 3 (recorded job GET), with the constraints and identity filled in.
+JOB_PREPARATION_CONSTRAINTS = ObjectType("BatchJobPreparationTaskConstraints", (
+    *(f for f in TASK_CONSTRAINTS.fields if f.name != "maxTaskRetryCount"),
+    integer("maxTaskRetryCount", range=(-1, None), default=0),
+))
+
 JOB_PREPARATION_TASK = ObjectType("BatchJobPreparationTask", (
     ident("id", default="jobpreparation"),
     string("commandLine", required=True, length=NON_EMPTY),
     obj("containerSettings", CONTAINER_SETTINGS),
     array("resourceFiles", RESOURCE_FILE),
     array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
-    obj("constraints", TASK_CONSTRAINTS, default={}, reported=False),
+    obj("constraints", JOB_PREPARATION_CONSTRAINTS, default={}),
     boolean("waitForSuccess", default=True),
-    obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES,
-        reported=False),
+    obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES),
     boolean("rerunOnNodeRebootAfterSuccess", default=True),
 ))
 
@@ -233,8 +239,7 @@ JOB_RELEASE_TASK = ObjectType("BatchJobReleaseTask", (
     duration("maxWallClockTime", duration=("PT0S", "PT15M"), reason="must not be longer than 15 minutes",
              default="PT15M"),
     duration("retentionTime", duration=("PT0S", None), default="P7D"),
-    obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES,
-        reported=False),
+    obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES),
 ))
 
 # PUT /jobs/{job}/tasks/{task}: only the constraints are writable (4.2).

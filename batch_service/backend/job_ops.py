@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from batch_api import POOL_INFO
+from batch_api.defaults import with_defaults
 from batch_service.backend import errors, states, stats
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
 from batch_service.backend.core import AccountState, Entry, JobEntry, key_of
@@ -271,7 +273,7 @@ class JobOperations:
             updated["constraints"] = job_constraints(updated["constraints"])
         model.update(updated)
         if pool_info is not None:
-            model["poolInfo"] = pool_info
+            model["poolInfo"] = with_defaults(POOL_INFO, pool_info)  # reported with its defaults (5.3)
             if "poolId" in pool_info:
                 model["executionInfo"]["poolId"] = pool_info["poolId"]
         stamp(model, self._core.clock.tick())

@@ -187,8 +187,8 @@ def new_job(body: Mapping[str, Any], ticks: int, pool_id: str) -> Model:
     model: Model = {key: body.get(key) for key in JOB_ORDER}
     model.update(with_defaults(JOB, body))
     model.update({
-        # The job reports its auto-pool specification as it was given: the pool's defaults show on the pool.
-        "poolInfo": body.get("poolInfo"),
+        # The auto-pool specification comes with its defaults filled in (with_defaults above), as the real
+        # service reports it (recorded job GETs: node counts 0, Spread, PT15M, keepAlive false).
         "url": f"/jobs/{body['id']}", "eTag": etag(ticks), "lastModified": now, "creationTime": now,
         "state": "active", "stateTransitionTime": now,
         "executionInfo": {"startTime": now, "poolId": pool_id},

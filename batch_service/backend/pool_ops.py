@@ -14,6 +14,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from batch_api.defaults import normal_duration
 from batch_service.backend import autoscale, errors, nodes
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
 from batch_service.backend.core import AccountState, Entry, key_of
@@ -68,7 +69,7 @@ def _duration(body: Mapping[str, Any], name: str, minimum: float, maximum: float
     if seconds is None or seconds < minimum or (maximum is not None and seconds > maximum):
         raise errors.invalid_property(name, f"Expected an ISO 8601 duration of at least {minimum / 60:g} minutes"
                                       + (f" and at most {maximum / 3600:g} hours." if maximum else "."))
-    return str(value)
+    return str(normal_duration(value))  # reported in its normal form: PT06M00S is PT6M
 
 
 class PoolOperations:
@@ -146,7 +147,7 @@ class PoolOperations:
                                           "applicationPackageReferences and metadata only.")
         self._validate_pool_change(pool, given)
         for name in _PATCH_ANY_TIME:
-            pool.model[name] = given.get(name)
+            pool.model[name] = given.get(name) or None  # an empty list is left out, as the service reports it
         self._changed(pool)
         return pool.model
 

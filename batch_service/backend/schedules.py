@@ -21,6 +21,8 @@ from typing import Any
 
 import isodate
 
+from batch_api.defaults import with_defaults
+from batch_api.jobs import JOB_SCHEDULE_CONFIGURATION, JOB_SPECIFICATION
 from batch_service.backend import errors
 from batch_service.backend.account import Backend
 from batch_service.backend.conditions import Conditions
@@ -250,9 +252,14 @@ class JobScheduleService:
             if name in body or replace:
                 value = copy.deepcopy(body.get(name))
                 if name == "jobSpecification" and isinstance(value, dict):
-                    value = canonical_enums(value, JOB_ENUMS)
-                model[name] = value if value is not None or name != "metadata" else []
-        model.setdefault("metadata", [])
+                    # Reported with the job's defaults filled in, as the real service does (5.3).
+                    value = canonical_enums(with_defaults(JOB_SPECIFICATION, value), JOB_ENUMS)
+                elif name == "schedule" and isinstance(value, dict):
+                    value = with_defaults(JOB_SCHEDULE_CONFIGURATION, value)  # durations in normal form
+                if value is None or value == []:
+                    model.pop(name, None)  # metadata left out, not empty, when there is none (as reported)
+                else:
+                    model[name] = value
 
     # --- state verbs (section 6.8) ----------------------------------------------------------------------
 

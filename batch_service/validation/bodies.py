@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batch_api import AUTO_POOL_SPECIFICATION, BODIES, JOB, POOL_INFO
-from batch_api.defaults import reported_default
+from batch_api.defaults import reported_default, with_defaults
 from batch_api.model import INVALID_VALUE, Field, ObjectType, RuleContext, join
 from batch_service.validation.core import (
     ValidationError,
@@ -153,7 +153,9 @@ def changes_pool(body: object, job: Mapping[str, Any]) -> bool:
 def pool_identity(pool_info: object) -> Any:
     """poolInfo in a form where equal means "the same pool": pool IDs compare case-insensitively (4.4) and
     an omitted keepAlive is its default. The one statement of that rule: the backend compares with it too."""
-    reduced = comparable_form(POOL_INFO, pool_info)
+    # Compared as reported: the stored specification carries the service's defaults (5.3), a request may not.
+    reduced = comparable_form(POOL_INFO, with_defaults(POOL_INFO, pool_info) if isinstance(pool_info, dict)
+                              else pool_info)
     if not isinstance(reduced, dict):
         return reduced
     if isinstance(reduced.get("poolId"), str):
@@ -181,8 +183,9 @@ def _only_keep_alive_changes(body: Mapping[str, Any], job: Mapping[str, Any]) ->
     old = (job.get("poolInfo") or {}).get("autoPoolSpecification")
     if new is None or old is None:
         return
-    new_form = comparable_form(AUTO_POOL_SPECIFICATION, new)
-    old_form = comparable_form(AUTO_POOL_SPECIFICATION, old)
+    # Both as the service reports them: the stored one carries its defaults (5.3), a request may not.
+    new_form = comparable_form(AUTO_POOL_SPECIFICATION, with_defaults(AUTO_POOL_SPECIFICATION, new))
+    old_form = comparable_form(AUTO_POOL_SPECIFICATION, with_defaults(AUTO_POOL_SPECIFICATION, old))
     for name in _AUTO_POOL_FIXED:
         if new_form.get(name) != old_form.get(name):
             raise reject(INVALID_VALUE, f"poolInfo.autoPoolSpecification.{name}",

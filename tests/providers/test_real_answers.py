@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from batch_api import POOL_SPECIFICATION
 from providers.diff import diff_job, diff_task
 from providers.schedule import SchedulePlan
 from providers.schema import check_job, check_job_schedule, check_task, root_type
 from providers.schema.model import NO_DEFAULT, Field, ObjectType
 from providers.schema.normalise import ABSENT, normalise_value
-from providers.schema.pool import POOL_SPECIFICATION
 from tests.support.recordings import CONVERSATIONS, Pair, as_auto_pool_job, load, raw, real_pairs
 
 PAIRS = real_pairs()

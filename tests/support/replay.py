@@ -74,7 +74,7 @@ class Replayer:
                 outcome.statuses_matching += 1
             else:
                 outcome.mismatches.append(Mismatch(index, "status", f"real {ex.status}, local "
-                                                   f"{response.status_code}: {response.text[:300]}"))
+                                                   f"{response.status_code}: {_error(response)}"))
             if not self._compares(ex):
                 continue
             if response.status_code == ex.status:
@@ -210,6 +210,15 @@ def _states(body: Any) -> list[str]:
     items = body["value"] if isinstance(body.get("value"), list) else [body]
     states = [str(item.get("state")) for item in items if isinstance(item, dict) and "state" in item]
     return states if states and all(state in SETTLED for state in states) else []
+
+
+def _error(response: httpx.Response) -> str:
+    """An error answer's code and values, the words that say what was refused."""
+    body = _json(response)
+    if not isinstance(body, dict):
+        return response.text[:200]
+    values = {v.get("key"): v.get("value") for v in body.get("values") or [] if isinstance(v, dict)}
+    return f"{body.get('code')} {values}"
 
 
 def _json(response: httpx.Response) -> Any:
