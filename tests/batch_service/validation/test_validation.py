@@ -408,7 +408,7 @@ def test_errors_never_echo_property_values(check: Callable[..., None], args: tup
 def test_normalise_enums_returns_a_copy_in_the_2025_06_01_spellings() -> None:
     body = job(onAllTasksComplete="TerminateJob", onTaskFailure="PERFORMEXITOPTIONSJOBACTION", poolInfo={
         "autoPoolSpecification": {"poolLifetimeOption": "Job", "pool": {
-            "vmSize": "v", "taskSchedulingPolicy": {"nodeFillType": "Spread"},
+            "vmSize": "v", "taskSchedulingPolicy": {"nodeFillType": "spread"},
             "virtualMachineConfiguration": {"licenseType": "windows_server", "securityProfile": {
                 "securityType": "TrustedLaunch",
                 "proxyAgentSettings": {"imds": {"mode": "audit"}, "wireServer": {"mode": "ENFORCE"}}}},
@@ -423,7 +423,7 @@ def test_normalise_enums_returns_a_copy_in_the_2025_06_01_spellings() -> None:
     auto_pool = out["poolInfo"]["autoPoolSpecification"]
     vm = auto_pool["pool"]["virtualMachineConfiguration"]
     assert auto_pool["poolLifetimeOption"] == "job"
-    assert auto_pool["pool"]["taskSchedulingPolicy"] == {"nodeFillType": "spread"}
+    assert auto_pool["pool"]["taskSchedulingPolicy"] == {"nodeFillType": "Spread"}  # as the real service says
     assert vm["licenseType"] == "Windows_Server"
     assert vm["securityProfile"]["securityType"] == "trustedLaunch"
     assert vm["securityProfile"]["proxyAgentSettings"] == {"imds": {"mode": "Audit"},
