@@ -34,6 +34,17 @@ REMOVED = ("targetNodeCommunicationMode", "currentNodeCommunicationMode", "appli
            "certificateReferences", "resourceTags")
 # Cloud service OS families and the Windows Server release each one is (Azure guest OS families 4-7).
 OS_FAMILY_SKUS = {"4": "2012-R2-Datacenter", "5": "2016-Datacenter", "6": "2019-Datacenter", "7": "2022-Datacenter"}
+# Facts of a run, never configuration: times, urls, eTags, states, execution and statistics, and what a node
+# knows of its own machine (addresses, agent, counters).
+RUN_TIME = frozenset({
+    "odata.metadata", "odata.nextLink", "url", "eTag", "lastModified", "creationTime", "state",
+    "stateTransitionTime", "previousState", "previousStateTransitionTime", "executionInfo", "stats", "nodeInfo",
+    "allocationState", "allocationStateTransitionTime", "currentDedicatedNodes", "currentLowPriorityNodes",
+    "resizeErrors", "autoScaleRun", "timestamp", "message",
+    "schedulingState", "allocationTime", "lastBootTime", "ipAddress", "affinityId", "totalTasksRun",
+    "totalTasksSucceeded", "runningTasksCount", "runningTaskSlotsCount", "endpointConfiguration", "nodeAgentInfo",
+    "virtualMachineInfo",
+})
 TRANSLATION = (
     ("api-version", f"every request's api-version query parameter becomes {API_VERSION}"),
     ("cloudServiceConfiguration", ("becomes virtualMachineConfiguration with the Windows Server image of its OS "

@@ -15,19 +15,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.recordings import Exchange, Recording
+from tests.support.recordings import RUN_TIME, Exchange, Recording
 
-# Facts of a run, never configuration: times, urls, eTags, states, execution and statistics, and what a node
-# knows of its own machine (addresses, agent, counters).
-RUN_TIME = frozenset({
-    "odata.metadata", "odata.nextLink", "url", "eTag", "lastModified", "creationTime", "state",
-    "stateTransitionTime", "previousState", "previousStateTransitionTime", "executionInfo", "stats", "nodeInfo",
-    "allocationState", "allocationStateTransitionTime", "currentDedicatedNodes", "currentLowPriorityNodes",
-    "resizeErrors", "autoScaleRun", "timestamp", "message",
-    "schedulingState", "allocationTime", "lastBootTime", "ipAddress", "affinityId", "totalTasksRun",
-    "totalTasksSucceeded", "runningTasksCount", "runningTaskSlotsCount", "endpointConfiguration", "nodeAgentInfo",
-    "virtualMachineInfo",
-})
 # States a later step relies on: the replay waits (generously) for the local service to reach them.
 SETTLED = ("completed", "idle")
 WAIT_SECONDS = 120.0
