@@ -21,14 +21,16 @@ def _copy(value: Any) -> Any:
 def with_defaults(otype: ObjectType, body: Mapping[str, Any],
                   inherited: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A copy of `body` as the service reports it: every omitted field that has a reported default filled in,
-    at every depth, every duration in its normal form (`PT01H00M00S` is `PT1H`), and the defaults that depend
-    on a pool's operating system.
+    at every depth, every duration in its normal form (`PT01H00M00S` is `PT1H`), the defaults that depend on a
+    pool's operating system, and no write-only credential (passwords, keys).
 
     `inherited` holds the job values that omitted task fields take (by the field's `inherit` path).
     Fields come in table order; properties the table does not know are kept as they are, after them.
     """
     out: dict[str, Any] = {}
     for f in otype.fields:  # table order, as the service writes its objects
+        if f.write_only:
+            continue  # a credential is never reported back (recorded pool GETs leave passwords out)
         value = body.get(f.name)
         value = _omitted(f, inherited or {}) if value is None else _filled(f, value, inherited)
         if value is not None:

@@ -336,6 +336,9 @@ class PoolOperations:
         """POST /pools/{id}/disableautoscale: the pool keeps its nodes and stops evaluating."""
         pool = self._pool_to_change(pool_id, conditions)
         pool.model["enableAutoScale"] = False
+        # The real service then reports neither formula nor interval (recorded GET after disableautoscale).
+        pool.model.pop("autoScaleFormula", None)
+        pool.model.pop("autoScaleEvaluationInterval", None)
         handle = self._core.timers.pop(("autoscale", key_of(pool.model["id"])), None)
         if handle is not None:
             handle.cancel()

@@ -159,9 +159,10 @@ def _compare(entry: int, where: str, real: Any, local: Any, outcome: Outcome, sk
             else:
                 _compare(entry, path, value, local_map[key], outcome)
         for key, value in local_map.items():
-            if key not in real and key not in RUN_TIME and value in ([], {}):
+            if key not in real and key not in RUN_TIME:
                 path = f"{where}.{key}" if where else key
-                _count(outcome, entry, path, False, f"real leaves it out, local reports {value!r}")
+                shown = repr(value) if value in ([], {}, None) else "a value"  # it may be a secret
+                _count(outcome, entry, path, False, f"real leaves it out, local reports {shown}")
         return
     if isinstance(real, list) and real and all(isinstance(item, dict) for item in real):
         local_list = local if isinstance(local, list) else []
