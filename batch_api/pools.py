@@ -40,7 +40,7 @@ CACHING = ("none", "readonly", "readwrite")
 VM_IMAGE_ID = (r"(?i)/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/"
                r"(images/[^/]+|galleries/[^/]+/images/[^/]+(/versions/[^/]+)?)")
 VM_IMAGE_ID_REASON = (
-    "The specified resource id must be of the format /subscriptions/{subscriptionId}/resourceGroups/"
+    "must be of the format /subscriptions/{subscriptionId}/resourceGroups/"
     "{resourceGroupName}/providers/Microsoft.Compute/images/{imageName}, /subscriptions/{subscriptionId}/"
     "resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/{galleryName}/images/"
     "{galleryImageName}/versions/{galleryImageVersionName}, or /subscriptions/{subscriptionId}/resourceGroups/"

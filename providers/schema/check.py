@@ -123,7 +123,7 @@ def scalar_problem(f: Field, kind: str, value: Any, path: str) -> Problem | None
         if f.length is not None and not _within(len(value), f.length):
             return Problem(path, "length", f"{f.name} must be {_bounds(f.length)} characters long")
         if f.pattern is not None and not re.fullmatch(f.pattern, value):
-            return Problem(path, "format", f"{f.name} must match {f.pattern}")
+            return Problem(path, "format", f"{f.name} {f.reason}" if f.reason else f"{f.name} must match {f.pattern}")
         return None
     if kind == "enum":
         if value.lower() not in {v.lower() for v in f.enum}:

@@ -174,3 +174,22 @@ def test_the_real_pairs_hold_each_case_that_must_not_diff() -> None:
     assert any("P10675199DT2H48M5.4775807S" in r.values() for r in reported)
     assert any(a.get(".applicationPackageReferences") == [] and not any(
         k.startswith(".applicationPackageReferences") for k in r) for a, r in pairs)
+
+
+# Bodies the real service refused that no check before sending can refuse, and why.
+REFUSED_ONLY_BY_THE_SERVICE = {
+    "subnetId": "the subnet belongs to another subscription than the account's: only the service knows its account",
+}
+
+
+def test_a_body_the_real_service_refused_for_its_form_is_refused_before_it_is_sent() -> None:
+    refused = [(ex.request, ex.response) for name in CONVERSATIONS for ex in load(name).exchanges
+               if ex.method == "POST" and ex.status == 400 and isinstance(ex.request, dict)]
+    assert len(refused) == 2
+    for body, answer in refused:
+        named = next(v["value"] for v in answer["values"] if v["key"] == "PropertyName")
+        problems = check_job(as_auto_pool_job(body))
+        if named in REFUSED_ONLY_BY_THE_SERVICE:
+            assert problems == []
+        else:
+            assert [p.path.rsplit(".", 1)[-1] for p in problems] == [named], problems
