@@ -8,11 +8,12 @@ from typing import Any
 from batch_api.model import NO_DEFAULT, Field, ObjectType
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars), at a fraction of copy.deepcopy's cost."""
     if isinstance(value, dict):
-        return {name: _copy(item) for name, item in value.items()}
+        return {name: copy_json(item) for name, item in value.items()}
     if isinstance(value, list):
-        return [_copy(item) for item in value]
+        return [copy_json(item) for item in value]
     return value
 
 
@@ -38,7 +39,7 @@ def _omitted(f: Field, inherited: Mapping[str, Any]) -> Any:
         return inherited.get(f.inherit)
     if f.default is NO_DEFAULT or not f.reported:
         return None
-    return _filled(f, _copy(f.default), inherited)
+    return _filled(f, copy_json(f.default), inherited)
 
 
 def _filled(f: Field, value: Any, inherited: Mapping[str, Any] | None) -> Any:

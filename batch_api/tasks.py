@@ -190,6 +190,14 @@ TASK = ObjectType("BatchTaskCreateOptions", (
           rules.job_action_needs_exit_options, rules.job_action_none_needs_exit_options,
           rules.task_id_reserved, rules.container_settings_match_pool))
 
+# What the job preparation and release tasks (and the pool's start task) run, and with which files.
+COMMAND = (
+    string("commandLine", required=True, length=NON_EMPTY),
+    obj("containerSettings", CONTAINER_SETTINGS),
+    array("resourceFiles", RESOURCE_FILE),
+    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+)
+
 # 3.10: JM, JP and JR tasks. Their change rule comes from the job table (they are immutable).
 JOB_MANAGER_TASK = ObjectType("BatchJobManagerTask", (
     ident("id", required=True),
@@ -212,10 +220,7 @@ JOB_MANAGER_TASK = ObjectType("BatchJobManagerTask", (
 
 JOB_PREPARATION_TASK = ObjectType("BatchJobPreparationTask", (
     ident("id", default="jobpreparation"),
-    string("commandLine", required=True, length=NON_EMPTY),
-    obj("containerSettings", CONTAINER_SETTINGS),
-    array("resourceFiles", RESOURCE_FILE),
-    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+    *COMMAND,
     obj("constraints", TASK_CONSTRAINTS, default={}, reported=False),
     boolean("waitForSuccess", default=True),
     obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES,
@@ -225,10 +230,7 @@ JOB_PREPARATION_TASK = ObjectType("BatchJobPreparationTask", (
 
 JOB_RELEASE_TASK = ObjectType("BatchJobReleaseTask", (
     ident("id", default="jobrelease"),
-    string("commandLine", required=True, length=NON_EMPTY),
-    obj("containerSettings", CONTAINER_SETTINGS),
-    array("resourceFiles", RESOURCE_FILE),
-    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+    *COMMAND,
     # 3.10: at most 15 minutes (more is 400 InvalidPropertyValue), 15 minutes when omitted.
     duration("maxWallClockTime", duration=("PT0S", "PT15M"), reason="must not be longer than 15 minutes",
              default="PT15M"),

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from batch_api import JOB, JOB_REPLACE, POOL, TASK
+from batch_api.defaults import copy_json as copy_json  # noqa: PLC0414 -- the backend copies stored JSON with it
 from batch_api.defaults import reported_default, with_defaults
 from batch_api.jobs import JOB_CONSTRAINTS
 from batch_api.tasks import JOB_MANAGER_TASK, JOB_PREPARATION_TASK, JOB_RELEASE_TASK, TASK_CONSTRAINTS
@@ -103,15 +104,6 @@ def _spelled(kind: str, paths: Iterable[EnumPath]) -> EnumPaths:
 TASK_ENUMS: EnumPaths = _spelled("task", (*_USER, *_CONTAINER, *_OUTPUTS, *_exit_option_paths()))
 POOL_ENUMS: EnumPaths = _spelled("pool", _POOL_SPEC)
 JOB_ENUMS: EnumPaths = _spelled("job", _JOB_PATHS)
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts, lists, scalars), at a fraction of copy.deepcopy's cost."""
-    if isinstance(value, dict):
-        return {name: copy_json(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
 
 
 @functools.cache

@@ -7,8 +7,8 @@ from typing import Any
 
 import isodate
 
-from providers.schema.durations import DurationError, parse_duration
-from providers.schema.model import NO_DEFAULT, Field, ObjectType, is_unknown
+from batch_api.durations import DurationError, parse_duration
+from batch_api.model import NO_DEFAULT, Field, ObjectType, is_unknown
 
 
 class _Absent:
