@@ -51,14 +51,14 @@ def test_the_catalogue_is_large_enough_to_mean_something() -> None:
     assert len(CATALOG) >= 100
 
 
-JOBS = [
+JOBS: list[dict[str, Any]] = [
     {"id": "plain", "poolInfo": POOL_INFO},
     {"id": "full", "poolInfo": POOL_INFO, "priority": 5, "constraints": {"maxTaskRetryCount": 2},
      "jobManagerTask": {"id": "jm", "commandLine": "run"},
      "jobPreparationTask": {"commandLine": "prep"}, "jobReleaseTask": {"commandLine": "release"},
      "metadata": [{"name": "b", "value": "2"}, {"name": "a", "value": "1"}]},
 ]
-TASKS = [
+TASKS: list[dict[str, Any]] = [
     {"id": "t", "commandLine": "run"},
     {"id": "t", "commandLine": "run", "constraints": {"maxWallClockTime": "PT1H"},
      "userIdentity": {"autoUser": {"elevationLevel": "admin"}}},
