@@ -7,6 +7,12 @@ from typing import Any
 
 from batch_api.model import NO_DEFAULT, Field, ObjectType
 
+# Per table (by identity): the fields that may need work -- a reported default, an inherited value, or
+# nested objects -- with their nested table and whether they are lists. The service fills defaults into
+# every task it stores, so the walk skips the rest and looks nothing up twice.
+_Step = tuple[str, Field, "ObjectType | None", bool]
+_PLANS: dict[int, tuple[_Step, ...]] = {}
+
 
 def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value (dicts, lists, scalars), at a fraction of copy.deepcopy's cost."""
@@ -17,40 +23,66 @@ def copy_json(value: Any) -> Any:
     return value
 
 
+def _plan(otype: ObjectType) -> tuple[_Step, ...]:
+    found = _PLANS.get(id(otype))
+    if found is None:
+        found = tuple((f.name, f, f.object_type, f.kind == "list") for f in otype.fields
+                      if f.inherit is not None or f.object_type is not None
+                      or (f.default is not NO_DEFAULT and f.reported))
+        _PLANS[id(otype)] = found
+    return found
+
+
 def with_defaults(otype: ObjectType, body: Mapping[str, Any],
                   inherited: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A copy of `body` with every omitted field that has a reported default filled in, at every depth.
+    """`body` with every omitted field that has a reported default filled in, at every depth.
 
-    `inherited` holds the job values that omitted task fields take (by the field's `inherit` path).
-    Fields come in table order; properties the table does not know are kept as they are, after them.
+    `inherited` holds the job values that omitted task fields take (by the field's `inherit` path). When
+    something is filled, the result is a new object with the fields in table order and the properties the
+    table does not know after them; when nothing is, it is `body` itself (a dict), unchanged.
     """
+    filled: dict[str, Any] = {}
+    for name, f, sub, is_list in _plan(otype):
+        value = body.get(name)
+        if value is None:
+            new = _omitted(f, inherited)
+            if new is None:
+                continue
+        elif sub is None:
+            continue
+        else:
+            new = _nested(sub, is_list, value, inherited)
+            if new is value:
+                continue
+        filled[name] = new
+    if not filled and isinstance(body, dict):
+        return body
     out: dict[str, Any] = {}
     for f in otype.fields:  # table order, as the service writes its objects
-        value = body.get(f.name)
-        value = _omitted(f, inherited or {}) if value is None else _filled(f, value, inherited)
+        value = filled[f.name] if f.name in filled else body.get(f.name)
         if value is not None:
             out[f.name] = value
     out.update({name: value for name, value in body.items() if otype.field(name) is None})
     return out
 
 
-def _omitted(f: Field, inherited: Mapping[str, Any]) -> Any:
+def _omitted(f: Field, inherited: Mapping[str, Any] | None) -> Any:
     if f.inherit is not None:
-        return inherited.get(f.inherit)
+        return (inherited or {}).get(f.inherit)
     if f.default is NO_DEFAULT or not f.reported:
         return None
-    return _filled(f, copy_json(f.default), inherited)
+    value = copy_json(f.default)
+    sub = f.object_type
+    return value if sub is None else _nested(sub, f.kind == "list", value, inherited)
 
 
-def _filled(f: Field, value: Any, inherited: Mapping[str, Any] | None) -> Any:
-    otype = f.object_type
-    if otype is None:
+def _nested(otype: ObjectType, is_list: bool, value: Any, inherited: Mapping[str, Any] | None) -> Any:
+    if not is_list:
+        return with_defaults(otype, value, inherited) if isinstance(value, Mapping) else value
+    if not isinstance(value, list):
         return value
-    if f.kind == "object" and isinstance(value, Mapping):
-        return with_defaults(otype, value, inherited)
-    if f.kind == "list" and isinstance(value, list):
-        return [with_defaults(otype, item, inherited) if isinstance(item, Mapping) else item for item in value]
-    return value
+    items = [with_defaults(otype, item, inherited) if isinstance(item, Mapping) else item for item in value]
+    return value if all(new is old for new, old in zip(items, value)) else items
 
 
 def reported_default(otype: ObjectType, name: str) -> Any:
@@ -58,4 +90,4 @@ def reported_default(otype: ObjectType, name: str) -> Any:
     f = otype.field(name)
     if f is None:
         raise KeyError(f"{otype.name} has no field {name}")
-    return _omitted(f, {})
+    return _omitted(f, None)

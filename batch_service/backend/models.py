@@ -270,16 +270,16 @@ def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) ->
 def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Model:
     """The read model of a task just added to `job` from `body` (validated and canonicalised)."""
     now = iso(ticks)
-    computed: Model = with_defaults(TASK, body, _inherited(job["constraints"]["maxTaskRetryCount"]))
+    # The shared default sub-objects go in first: with nothing left to fill, with_defaults keeps them as they are.
+    prepared = {**body, "constraints": task_constraints(body.get("constraints"), job),
+                "userIdentity": body.get("userIdentity") or _DEFAULT_USER_IDENTITY}
+    computed: Model = dict(with_defaults(TASK, prepared, _inherited(job["constraints"]["maxTaskRetryCount"])))
     computed.update({
         "url": f"/jobs/{job['id']}/tasks/{body['id']}", "eTag": etag(ticks), "creationTime": now,
         "lastModified": now, "state": "active", "stateTransitionTime": now,
-        "constraints": task_constraints(body.get("constraints"), job),
         "executionInfo": _NEW_EXECUTION_INFO,
         "nodeInfo": None, "stats": None,
     })
-    if computed.get("userIdentity") == _DEFAULT_USER_IDENTITY:
-        computed["userIdentity"] = _DEFAULT_USER_IDENTITY
     # One pass in the canonical order: a computed value wins over the body's, nulls are left out.
     model: Model = {}
     for key in TASK_ORDER:
