@@ -164,7 +164,7 @@ def move_state(model: Model, to_state: str, ticks: int) -> None:
 
 def job_constraints(given: Mapping[str, Any] | None) -> Model:
     """Job constraints with their defaults; the object appears even when none was sent (section 5.3)."""
-    return with_defaults(JOB_CONSTRAINTS, given or {})
+    return dict(with_defaults(JOB_CONSTRAINTS, given or {}))  # a job's own object, never a shared default
 
 
 # The updatable job properties and what PUT resets an omitted one to (section 4.1); None = absent.
