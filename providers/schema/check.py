@@ -144,10 +144,11 @@ def scalar_problem(f: Field, kind: str, value: Any, path: str) -> Problem | None
 
 
 def _id_problem(f: Field, value: str, path: str) -> Problem | None:
-    # 3.1 / 3.4: letters, digits, hyphens and underscores, at most 64 characters.
-    if not 1 <= len(value) <= 64:
-        return Problem(path, "id-format", f"{f.name} must be 1 to 64 characters long")
-    if not re.fullmatch(ID_PATTERN, value):
+    # 3.1 / 3.4: letters, digits, hyphens and underscores, at most 64 characters (the table's limits).
+    low, high = f.length or (1, 64)
+    if not low <= len(value) <= (high or len(value)):
+        return Problem(path, "id-format", f"{f.name} must be {low} to {high} characters long")
+    if not re.fullmatch(f.pattern or ID_PATTERN, value):
         return Problem(path, "id-format", f"{f.name} may contain only letters, digits, '-' and '_'")
     return None
 
