@@ -5,9 +5,7 @@ import difflib
 import re
 from typing import Any
 
-import isodate
-
-from batch_api.durations import DurationError, parse_duration
+from batch_api.durations import DurationError, parse_duration, parse_timestamp
 from batch_api.model import ID_PATTERN, Field, ObjectType, is_unknown, join
 from providers.schema.model import Problem
 from providers.schema.rules import CheckContext, run_rules
@@ -135,11 +133,8 @@ def scalar_problem(f: Field, kind: str, value: Any, path: str) -> Problem | None
         return None if isinstance(value, bool) else Problem(path, "type", f"{f.name} must be true or false")
     if kind == "duration":
         return _duration_problem(f, value, path)
-    if kind == "datetime":
-        try:
-            isodate.parse_datetime(value)
-        except (isodate.ISO8601Error, ValueError):
-            return Problem(path, "type", f"{f.name} must be an ISO-8601 date-time")
+    if kind == "datetime" and parse_timestamp(value) is None:
+        return Problem(path, "type", f"{f.name} must be an ISO-8601 date-time with a UTC offset")
     return None
 
 

@@ -5,9 +5,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-import isodate
-
-from batch_api.durations import DurationError, parse_duration
+from batch_api.durations import DurationError, parse_duration, parse_timestamp
 from batch_api.model import NO_DEFAULT, Field, ObjectType, is_unknown
 
 
@@ -128,8 +126,6 @@ def normalise_scalar(kind: str, raw: Any) -> Any:
             return raw
         return ABSENT if parsed is None else parsed  # "unlimited" is the same as unset (5.3 rule a)
     if kind == "datetime" and isinstance(raw, str):
-        try:
-            return isodate.parse_datetime(raw)
-        except (isodate.ISO8601Error, ValueError):
-            return raw
+        moment = parse_timestamp(raw)
+        return raw if moment is None else moment
     return raw
