@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from batch_api import rules
-from batch_api.durations import UNLIMITED_TEXT
 from batch_api.model import (
     REPLACE,
     UPDATE,
@@ -18,6 +17,7 @@ from batch_api.model import (
     obj,
     string,
 )
+from batch_api.normal import UNLIMITED_TEXT
 from batch_api.pool_rules import PASSWORD_NEEDS_USERNAME, USERNAME_NEEDS_PASSWORD
 
 ELEVATION = ("nonadmin", "admin")

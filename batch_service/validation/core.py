@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from batch_api import API_VERSION
-from batch_api.durations import canonical_enum, parse_timestamp, wire_duration
 from batch_api.model import (
     ID_PATTERN,
     INVALID_VALUE,
@@ -27,6 +26,7 @@ from batch_api.model import (
     RuleContext,
     join,
 )
+from batch_api.normal import canonical_enum, parse_timestamp, wire_duration
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 

@@ -5,8 +5,8 @@ import difflib
 import re
 from typing import Any
 
-from batch_api.durations import DurationError, parse_duration, parse_timestamp
 from batch_api.model import ID_PATTERN, Field, ObjectType, is_unknown, join
+from batch_api.normal import DurationError, parse_duration, parse_timestamp
 from providers.schema.model import Problem
 from providers.schema.rules import CheckContext, run_rules
 

@@ -5,8 +5,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from batch_api.durations import DurationError, parse_duration, parse_timestamp
 from batch_api.model import NO_DEFAULT, Field, ObjectType, is_unknown
+from batch_api.normal import DurationError, parse_duration, parse_timestamp
 
 
 class _Absent:
