@@ -3,8 +3,13 @@
 One table per REST object type (`tasks`, `pools`, `jobs`; vocabulary in `model`): each field's type, limits,
 enum spelling, required-ness, server default as the service reports it, secrecy, read-only and write-only,
 and how it may change after creation. Cross-field rules (`rules`, `pool_rules`) state who enforces them.
-Normal forms of durations, the "unlimited" value, enum case and timestamps live in `durations`; `defaults`
+Normal forms of durations, the "unlimited" value, enum case and timestamps live in `normal`; `defaults`
 fills the reported defaults into a body.
+
+A server default is one place per field: `default=` in the wire form the service reports (the local service
+fills it in, the providers expect it); `reported=False` when the service applies it but does not write it back
+(the providers still treat an omitted field as that value); `also_default=` for other values the service may
+report for an omitted field.
 
 Read by both sides: the providers check, normalise and diff with it; the local service validates request
 bodies and fills in defaults with it. May import: the standard library and isodate only -- never `providers`

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from batch_api import rules
-from batch_api.durations import UNLIMITED_TEXT
 from batch_api.model import (
     ONE_WAY,
     PATCH,
@@ -22,6 +21,7 @@ from batch_api.model import (
     string,
     timestamp,
 )
+from batch_api.normal import UNLIMITED_TEXT
 from batch_api.pools import POOL_INFO
 from batch_api.tasks import (
     ENVIRONMENT_SETTING,

@@ -24,14 +24,12 @@ from batch_api.model import (
 from batch_api.rules import pool_lifetime_jobschedule, range_order
 from batch_api.tasks import (
     APPLICATION_PACKAGE,
+    COMMAND,
     CONTAINER_REGISTRY,
-    CONTAINER_SETTINGS,
     ELEVATION,
-    ENVIRONMENT_SETTING,
     IDENTITY_REFERENCE,
     METADATA_ITEM,
     NON_EMPTY,
-    RESOURCE_FILE,
     USER_IDENTITY,
 )
 
@@ -177,10 +175,7 @@ NETWORK_CONFIGURATION = ObjectType("NetworkConfiguration", (
 ), rules=(pr.endpoints_need_public_ips,))
 
 START_TASK = ObjectType("BatchStartTask", (
-    string("commandLine", required=True, length=NON_EMPTY),
-    obj("containerSettings", CONTAINER_SETTINGS),
-    array("resourceFiles", RESOURCE_FILE),
-    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+    *COMMAND,
     obj("userIdentity", USER_IDENTITY),
     integer("maxTaskRetryCount", range=(-1, None), default=0, reported=False),
     boolean("waitForSuccess", default=True, reported=False),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from batch_api import rules
-from batch_api.durations import UNLIMITED_TEXT
 from batch_api.model import (
     REPLACE,
     UPDATE,
@@ -18,6 +17,7 @@ from batch_api.model import (
     obj,
     string,
 )
+from batch_api.normal import UNLIMITED_TEXT
 from batch_api.pool_rules import PASSWORD_NEEDS_USERNAME, USERNAME_NEEDS_PASSWORD
 
 ELEVATION = ("nonadmin", "admin")
@@ -190,6 +190,14 @@ TASK = ObjectType("BatchTaskCreateOptions", (
           rules.job_action_needs_exit_options, rules.job_action_none_needs_exit_options,
           rules.task_id_reserved, rules.container_settings_match_pool))
 
+# What the job preparation and release tasks (and the pool's start task) run, and with which files.
+COMMAND = (
+    string("commandLine", required=True, length=NON_EMPTY),
+    obj("containerSettings", CONTAINER_SETTINGS),
+    array("resourceFiles", RESOURCE_FILE),
+    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+)
+
 # 3.10: JM, JP and JR tasks. Their change rule comes from the job table (they are immutable).
 JOB_MANAGER_TASK = ObjectType("BatchJobManagerTask", (
     ident("id", required=True),
@@ -219,10 +227,7 @@ JOB_PREPARATION_CONSTRAINTS = ObjectType("BatchJobPreparationTaskConstraints", (
 
 JOB_PREPARATION_TASK = ObjectType("BatchJobPreparationTask", (
     ident("id", default="jobpreparation"),
-    string("commandLine", required=True, length=NON_EMPTY),
-    obj("containerSettings", CONTAINER_SETTINGS),
-    array("resourceFiles", RESOURCE_FILE),
-    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+    *COMMAND,
     obj("constraints", JOB_PREPARATION_CONSTRAINTS, default={}),
     boolean("waitForSuccess", default=True),
     obj("userIdentity", USER_IDENTITY, default=DEFAULT_IDENTITY, also_default=DEFAULT_IDENTITY_ALTERNATIVES),
@@ -231,10 +236,7 @@ JOB_PREPARATION_TASK = ObjectType("BatchJobPreparationTask", (
 
 JOB_RELEASE_TASK = ObjectType("BatchJobReleaseTask", (
     ident("id", default="jobrelease"),
-    string("commandLine", required=True, length=NON_EMPTY),
-    obj("containerSettings", CONTAINER_SETTINGS),
-    array("resourceFiles", RESOURCE_FILE),
-    array("environmentSettings", ENVIRONMENT_SETTING, keyed_by="name"),
+    *COMMAND,
     # 3.10: at most 15 minutes (more is 400 InvalidPropertyValue), 15 minutes when omitted.
     duration("maxWallClockTime", duration=("PT0S", "PT15M"), reason="must not be longer than 15 minutes",
              default="PT15M"),

@@ -5,7 +5,7 @@ scheduler's and the pools' view of it, where an absent or "unlimited" duration m
 """
 from __future__ import annotations
 
-from batch_api.durations import duration_seconds
-from batch_api.durations import parse_timespan as parse_duration
+from batch_api.normal import duration_seconds
+from batch_api.normal import parse_timespan as parse_duration
 
 __all__ = ["duration_seconds", "parse_duration"]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from batch_api import JOB, JOB_REPLACE, POOL, TASK
+from batch_api.defaults import copy_json as copy_json  # noqa: PLC0414 -- the backend copies stored JSON with it
 from batch_api.defaults import reported_default, with_defaults
 from batch_api.jobs import JOB_CONSTRAINTS
 from batch_api.tasks import JOB_MANAGER_TASK, JOB_PREPARATION_TASK, JOB_RELEASE_TASK, TASK_CONSTRAINTS
@@ -105,15 +106,6 @@ POOL_ENUMS: EnumPaths = _spelled("pool", _POOL_SPEC)
 JOB_ENUMS: EnumPaths = _spelled("job", _JOB_PATHS)
 
 
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts, lists, scalars), at a fraction of copy.deepcopy's cost."""
-    if isinstance(value, dict):
-        return {name: copy_json(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
-
-
 @functools.cache
 def _spellings(paths: EnumPaths) -> tuple[tuple[tuple[str, ...], dict[str, str]], ...]:
     # Each path with its values by lower case, built once per table (the tables are module constants).
@@ -172,7 +164,7 @@ def move_state(model: Model, to_state: str, ticks: int) -> None:
 
 def job_constraints(given: Mapping[str, Any] | None) -> Model:
     """Job constraints with their defaults; the object appears even when none was sent (section 5.3)."""
-    return with_defaults(JOB_CONSTRAINTS, given or {})
+    return dict(with_defaults(JOB_CONSTRAINTS, given or {}))  # a job's own object, never a shared default
 
 
 # The updatable job properties and what PUT resets an omitted one to (section 4.1); None = absent.
@@ -278,16 +270,16 @@ def task_constraints(given: Mapping[str, Any] | None, job: Mapping[str, Any]) ->
 def new_task(body: Mapping[str, Any], job: Mapping[str, Any], ticks: int) -> Model:
     """The read model of a task just added to `job` from `body` (validated and canonicalised)."""
     now = iso(ticks)
-    computed: Model = with_defaults(TASK, body, _inherited(job["constraints"]["maxTaskRetryCount"]))
+    # The shared default sub-objects go in first: with nothing left to fill, with_defaults keeps them as they are.
+    prepared = {**body, "constraints": task_constraints(body.get("constraints"), job),
+                "userIdentity": body.get("userIdentity") or _DEFAULT_USER_IDENTITY}
+    computed: Model = dict(with_defaults(TASK, prepared, _inherited(job["constraints"]["maxTaskRetryCount"])))
     computed.update({
         "url": f"/jobs/{job['id']}/tasks/{body['id']}", "eTag": etag(ticks), "creationTime": now,
         "lastModified": now, "state": "active", "stateTransitionTime": now,
-        "constraints": task_constraints(body.get("constraints"), job),
         "executionInfo": _NEW_EXECUTION_INFO,
         "nodeInfo": None, "stats": None,
     })
-    if computed.get("userIdentity") == _DEFAULT_USER_IDENTITY:
-        computed["userIdentity"] = _DEFAULT_USER_IDENTITY
     # One pass in the canonical order: a computed value wins over the body's, nulls are left out.
     model: Model = {}
     for key in TASK_ORDER:

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from batch_api import API_VERSION
-from batch_api.durations import canonical_enum, parse_timestamp, wire_duration
 from batch_api.model import (
     ID_PATTERN,
     INVALID_VALUE,
@@ -27,9 +26,9 @@ from batch_api.model import (
     RuleContext,
     join,
 )
+from batch_api.normal import canonical_enum, parse_timestamp, wire_duration
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-_ID_CHARS = re.compile(ID_PATTERN)
 
 # The wording of the real service's messages for each code (section 7.2); details go into `values`.
 _WORDING = {
@@ -175,7 +174,7 @@ def check_value(f: Field, value: object, path: str, ctx: RuleContext) -> None:
         if parse_timestamp(value) is None:
             raise reject(INVALID_VALUE, path, "must be an ISO-8601 date-time with a UTC offset")
     elif f.kind == "id":
-        _check_id(value, path)
+        _check_id(f, value, path)
     else:
         _check_string(f, value, path)
 
@@ -236,12 +235,13 @@ def _check_duration(f: Field, value: object, path: str) -> None:
         raise reject(f.code, path, f.reason or "duration is out of range")
 
 
-def _check_id(value: object, path: str) -> None:
+def _check_id(f: Field, value: object, path: str) -> None:
     if not isinstance(value, str):
         raise reject(INVALID_VALUE, path, "must be a string")
-    if not value or len(value) > 64:
-        raise reject(INVALID_VALUE, path, "must be 1 to 64 characters long")
-    if not _ID_CHARS.fullmatch(value):
+    low, high = f.length or (1, 64)
+    if not low <= len(value) <= (high or len(value)):
+        raise reject(INVALID_VALUE, path, f"must be {low} to {high} characters long")
+    if not re.fullmatch(f.pattern or ID_PATTERN, value):
         raise reject(INVALID_VALUE, path, "may contain only letters, digits, hyphens and underscores")
 
 

@@ -1,12 +1,12 @@
-"""ONE table per resource decides validation, defaults, secrecy and change rules (reference sections 3-5).
+"""The providers' view of the API tables of `batch_api`: check a body, find the change rule of a path, coerce
+numbers, redact secrets, render the README's change-rules table (reference sections 3-5).
 
-Owns: the tables in `job` (jobs and job schedules), `tasks` and `pool` (one line per REST field, vocabulary in
-`model`), the checks that read them (`check`, cross-field `rules`), the normal form of a body (`normalise`) and
-ISO-8601 durations (`durations`). This module is the lookup the rest of `providers` uses: check a body, find the
-change rule of a path, coerce numbers, redact secrets, render the README's change-rules table.
+The tables themselves (one per REST object type, with defaults, secrecy and change rules) live in `batch_api`;
+here are the preview checks that read them (`check`, cross-field `rules`), the normal form of a body for the
+diff (`normalise`), and the names the resource modules import (`model`, `job`, `durations`).
 
-May import: the standard library, isodate and its own modules only. Never `providers.diff`, the client or a
-resource module: check, diff, update and the README all read the table, so it depends on none of them.
+May import: batch_api, the standard library, isodate and its own modules only. Never `providers.diff`, the
+client or a resource module: check, diff, update and the README all read the table, so it depends on none of them.
 """
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from providers.schema.check import check_spec
-from providers.schema.job import JOB, JOB_SCHEDULE
-from providers.schema.model import (
+from batch_api import JOB, JOB_SCHEDULE, TASK
+from batch_api.model import (
     CHANGE_RULES,
     NO_DEFAULT,
     ONE_WAY,
@@ -29,11 +28,11 @@ from providers.schema.model import (
     UPDATE,
     Field,
     ObjectType,
-    Problem,
     join,
 )
+from providers.schema.check import check_spec
+from providers.schema.model import Problem
 from providers.schema.normalise import normalise_scalar
-from providers.schema.tasks import TASK
 
 __all__ = [
     "CHANGE_RULES",

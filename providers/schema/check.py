@@ -5,10 +5,8 @@ import difflib
 import re
 from typing import Any
 
-import isodate
-
-from batch_api.durations import DurationError, parse_duration
 from batch_api.model import ID_PATTERN, Field, ObjectType, is_unknown, join
+from batch_api.normal import DurationError, parse_duration, parse_timestamp
 from providers.schema.model import Problem
 from providers.schema.rules import CheckContext, run_rules
 
@@ -135,19 +133,17 @@ def scalar_problem(f: Field, kind: str, value: Any, path: str) -> Problem | None
         return None if isinstance(value, bool) else Problem(path, "type", f"{f.name} must be true or false")
     if kind == "duration":
         return _duration_problem(f, value, path)
-    if kind == "datetime":
-        try:
-            isodate.parse_datetime(value)
-        except (isodate.ISO8601Error, ValueError):
-            return Problem(path, "type", f"{f.name} must be an ISO-8601 date-time")
+    if kind == "datetime" and parse_timestamp(value) is None:
+        return Problem(path, "type", f"{f.name} must be an ISO-8601 date-time with a UTC offset")
     return None
 
 
 def _id_problem(f: Field, value: str, path: str) -> Problem | None:
-    # 3.1 / 3.4: letters, digits, hyphens and underscores, at most 64 characters.
-    if not 1 <= len(value) <= 64:
-        return Problem(path, "id-format", f"{f.name} must be 1 to 64 characters long")
-    if not re.fullmatch(ID_PATTERN, value):
+    # 3.1 / 3.4: letters, digits, hyphens and underscores, at most 64 characters (the table's limits).
+    low, high = f.length or (1, 64)
+    if not low <= len(value) <= (high or len(value)):
+        return Problem(path, "id-format", f"{f.name} must be {low} to {high} characters long")
+    if not re.fullmatch(f.pattern or ID_PATTERN, value):
         return Problem(path, "id-format", f"{f.name} may contain only letters, digits, '-' and '_'")
     return None
 

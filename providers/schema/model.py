@@ -1,34 +1,12 @@
-"""The vocabulary of the API tables, as the providers name it: batch_api's Field and ObjectType, plus the
-Problem a preview check reports."""
+"""What a preview check reports (Problem), and the few names of batch_api's vocabulary the resource modules
+use through `providers.schema`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batch_api.model import (
-    CHANGE_RULES,
-    ID_PATTERN,
-    KINDS,
-    NO_DEFAULT,
-    ONE_WAY,
-    PATCH,
-    PATCH_WHEN_DISABLED,
-    REPLACE,
-    RULE_STRENGTH,
-    SERVER_DEFAULT,
-    UPDATE,
-    Field,
-    ObjectType,
-    OneOf,
-    integer,
-    is_unknown,
-    join,
-)
+from batch_api.model import ID_PATTERN, is_unknown, join
 
-__all__ = [
-    "CHANGE_RULES", "ID_PATTERN", "KINDS", "NO_DEFAULT", "ONE_WAY", "PATCH", "PATCH_WHEN_DISABLED", "REPLACE",
-    "RULE_STRENGTH", "SERVER_DEFAULT", "UPDATE", "Field", "ObjectType", "OneOf", "Problem", "integer",
-    "is_unknown", "join",
-]
+__all__ = ["ID_PATTERN", "Problem", "is_unknown", "join"]
 
 
 @dataclass(frozen=True)

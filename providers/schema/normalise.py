@@ -5,10 +5,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-import isodate
-
-from providers.schema.durations import DurationError, parse_duration
-from providers.schema.model import NO_DEFAULT, Field, ObjectType, is_unknown
+from batch_api.model import NO_DEFAULT, Field, ObjectType, is_unknown
+from batch_api.normal import DurationError, parse_duration, parse_timestamp
 
 
 class _Absent:
@@ -128,8 +126,6 @@ def normalise_scalar(kind: str, raw: Any) -> Any:
             return raw
         return ABSENT if parsed is None else parsed  # "unlimited" is the same as unset (5.3 rule a)
     if kind == "datetime" and isinstance(raw, str):
-        try:
-            return isodate.parse_datetime(raw)
-        except (isodate.ISO8601Error, ValueError):
-            return raw
+        moment = parse_timestamp(raw)
+        return raw if moment is None else moment
     return raw

@@ -5,10 +5,9 @@ import ast
 import inspect
 from typing import ForwardRef
 
+from batch_api import JOB, JOB_SCHEDULE, TASK
+from batch_api.model import ObjectType
 from providers import specs
-from providers.schema.job import JOB, JOB_SCHEDULE
-from providers.schema.model import ObjectType
-from providers.schema.tasks import TASK
 from providers.waiting import SUCCESS_RULES
 
 

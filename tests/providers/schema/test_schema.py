@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
+from batch_api import JOB, JOB_SCHEDULE, TASK
+from batch_api.model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
+from batch_api.normal import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
 from providers import schema
 from providers.schema.check import check_spec, scalar_problem
-from providers.schema.durations import UNLIMITED_TEXT, DurationError, format_duration, parse_duration
-from providers.schema.job import JOB, JOB_SCHEDULE
-from providers.schema.model import CHANGE_RULES, KINDS, NO_DEFAULT, Field, ObjectType, integer
 from providers.schema.rules import CROSS_FIELD_RULES
-from providers.schema.tasks import TASK
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
 
