@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from batch_api import POOL_SPECIFICATION
+from batch_api.model import NO_DEFAULT, Field, ObjectType
 from providers.diff import diff_job, diff_task
 from providers.schedule import SchedulePlan
 from providers.schema import check_job, check_job_schedule, check_task, root_type
-from providers.schema.model import NO_DEFAULT, Field, ObjectType
 from providers.schema.normalise import ABSENT, normalise_value
 from tests.support.recordings import CONVERSATIONS, RUN_TIME, Pair, as_auto_pool_job, load, raw, real_pairs
 
