@@ -9,8 +9,8 @@ ALLOWED_SKIPS: dict[str, tuple[str, str]] = {
     "tests/batch_service/runner/test_runner.py::"
     "test_container_task_without_a_runtime_fails_and_never_runs_on_the_host": (
         "a container runtime works on this machine",
-        "it checks the refusal on a machine with no container runtime; where one works, the runtime's own "
-        "tests run instead"),
+        ("it checks the refusal on a machine with no container runtime; where one works, the runtime's own "
+         "tests run instead")),
 }
 
 _skipped: list[tuple[str, str]] = []
