@@ -36,7 +36,7 @@ def test_an_equal_job_is_adopted_and_a_different_one_is_refused(
     up = run.up()
     assert up.summary.resource_changes == {"create": 2}  # the stack and the job, now managed by it
     after = sdk.get_job("adopt-equal")
-    assert (after.creation_time, after.e_tag) == (equal.creation_time, equal.e_tag)  # taken over, not re-made
+    assert (after.creation_time, after.etag) == (equal.creation_time, equal.etag)  # taken over, not re-made
     assert set(run.preview(expect_no_changes=True).change_summary) == {"same"}
 
     def adopt_different() -> None:
@@ -50,7 +50,7 @@ def test_an_equal_job_is_adopted_and_a_different_one_is_refused(
     assert "creating job 'adopt-different': a job with this id already exists and differs" in message, message
     assert "priority" in message
     untouched = sdk.get_job("adopt-different")
-    assert (untouched.priority, untouched.e_tag) == (7, different.e_tag)
+    assert (untouched.priority, untouched.etag) == (7, different.etag)
 
     run.stack.destroy(color="never")
-    sdk.delete_job("adopt-different")
+    sdk.begin_delete_job("adopt-different").result()

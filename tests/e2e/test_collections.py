@@ -87,7 +87,7 @@ def test_waited_sweep_with_merge_exports_exit_codes_and_the_deferred_job_complet
     assert up.outputs["counts"].value == {"completed": 6, "succeeded": 6, "failed": 0}
     # defer_completion: created as `noaction` (an empty job would complete at once), switched to
     # `terminatejob` once every task was in, so the job ends by itself after its last task.
-    assert sdk.get_job("merge-job").on_all_tasks_complete == "terminatejob"
+    assert sdk.get_job("merge-job").all_tasks_complete_mode == "terminatejob"
     deadline = time.monotonic() + 120
     while sdk.get_job("merge-job").state != "completed" and time.monotonic() < deadline:
         time.sleep(0.2)
