@@ -37,7 +37,9 @@ def _report_waiting() -> None:
         while frame is not None:
             names.append(frame.f_code.co_name)
             frame = frame.f_back
-        if names and names[0] == "wait" and "main" in names:
+        # Event().wait() called by main itself (Condition.wait <- Event.wait <- main); not the waits inside
+        # the server's start-up, which are further down the stack.
+        if names[:3] == ["wait", "wait", "main"]:
             open(os.environ["EXIT_MARKER"] + ".waiting", "w").write("waiting")
             return
         time.sleep(0.01)
