@@ -44,6 +44,8 @@ EXPECTED_CODE = {
     "pulumi.runtime.stack:wait_for_rpcs": "31755e3d12185de3",
     "pulumi.runtime.stack:run_pulumi_func": "d9345c3a33d3b175",
     "pulumi.dynamic.__main__:main": "fefdcaecd169362f",
+    "pulumi.runtime.resource:register_resource": "393931c6d13fd4bd",
+    "pulumi.runtime.rpc_manager:RPCManager.do_rpc": "68be3cfc5f51d177",
 }
 _warned: set[str] = set()
 
@@ -62,6 +64,8 @@ def code_fingerprint(code: types.CodeType) -> str:
         for constant in code.co_consts:
             if isinstance(constant, types.CodeType):
                 feed(constant)
+            elif isinstance(constant, frozenset):  # `x in {...}`: its order changes with the hash seed
+                digest.update(repr(sorted(constant, key=repr)).encode())
             else:
                 digest.update(repr(constant).encode())
 
@@ -87,7 +91,9 @@ def sdk_code(target: str) -> types.CodeType:
         raise AttributeError(f"{target} not found")
     else:
         module = importlib.import_module(module_name)
-    function = getattr(module, name)
+    function: Any = module
+    for part in name.split("."):  # "Class.method" names a method
+        function = getattr(function, part)
     return getattr(function, "__wrapped_sdk__", function).__code__  # type: ignore[no-any-return]
 
 
@@ -126,7 +132,8 @@ def install_sdk_fixes() -> None:
         install_serialization_fix()
     if unchanged("pulumi._types:resource_types"):
         install_resource_types_cache()
-    install_quiet_registration_debug()
+    if unchanged("pulumi.runtime.resource:register_resource", "pulumi.runtime.rpc_manager:RPCManager.do_rpc"):
+        install_quiet_registration_debug()
     if unchanged("pulumi.runtime.resource:_get_stack_trace"):
         install_fast_stack_trace()
     if unchanged("pulumi.runtime.stack:wait_for_rpcs", "pulumi.runtime.stack:run_pulumi_func"):

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.service import RunningService, start_service
+from tests.support.skip_policy import (  # noqa: F401  (hooks: skips must be on the allow-list)
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 # A test run started in the background of a non-interactive shell (`pytest &`) ignores SIGINT, and every process
 # it starts inherits that: the engine, and the provider hosts it stops with SIGINT, which would then never stop

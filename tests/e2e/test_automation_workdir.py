@@ -19,9 +19,10 @@ pytestmark = pytest.mark.e2e
 def test_a_work_dir_program_goes_up_previews_clean_and_is_destroyed(
         tmp_path: Path, service: RunningService, sdk: Any) -> None:
     cli = Cli(write_project(tmp_path / "project", PROGRAM, name="auto-workdir"), tmp_path / "state")
+    env = cli.activated_env()  # the program runs after `source toolchain/activate`, as README says
     stack = auto.create_or_select_stack(
         "dev", work_dir=str(cli.project),
-        opts=auto.LocalWorkspaceOptions(env_vars=cli.env, pulumi_home=cli.env["PULUMI_HOME"],
+        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_home=env["PULUMI_HOME"],
                                         pulumi_command=auto.PulumiCommand(root=str(TOOLCHAIN_DIR))))
     stack.set_all_config({
         "batch:endpoint": auto.ConfigValue(service.endpoint),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ from providers import BatchJob, BatchTask
 
 job = BatchJob("job", spec={"id": "cli-ctrl-c", "poolInfo": {"poolId": "local"}})
 for n in range(30):
-    BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/sleep 0.2"},
+    BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/sleep 2"},
               wait_for_completion={"timeout": "PT2M"})
 """
 
@@ -113,9 +114,12 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs_and_no_process_behi
     cli = configured(tmp_path, service, program=MANY_TASKS)
     interrupted = cli.start("up", "--yes", "--skip-preview")
     try:
+        # The interrupt must land mid-run: sent while a task of this `up` is running.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(_task_ids(sdk, "cli-ctrl-c")) < 4:
+        while time.monotonic() < deadline and not _running(sdk, "cli-ctrl-c"):
             time.sleep(0.1)
+        running = _running(sdk, "cli-ctrl-c")
+        assert running, "no task of the up was seen running"
         os.killpg(interrupted.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole foreground group
         output, _ = interrupted.communicate(timeout=120)
     finally:
@@ -128,9 +132,74 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs_and_no_process_behi
 
     repaired = cli.run("up", "--yes")
     assert "KeyboardInterrupt" not in repaired.stdout
+    # The interrupted `up` did not finish: the task it was waiting for was never recorded, so this one takes
+    # it on (an identical task is adopted).
+    created = re.search(r"\+ (\d+) created", repaired.stdout)
+    assert created and int(created.group(1)) >= 1, repaired.stdout
     assert sorted(_task_ids(sdk, "cli-ctrl-c")) == sorted(f"t{n}" for n in range(30))
     cli.run("preview", "--expect-no-changes")
     cli.run("destroy", "--yes")
+    assert cli.leftovers() == []
+
+
+def _running(sdk: Any, job_id: str) -> list[str]:
+    if not any(job.id == job_id for job in sdk.list_jobs()):
+        return []
+    return [task.id for task in sdk.list_tasks(job_id) if task.state == "running"]
+
+
+def test_a_policy_set_with_pulumi_config_set_refuses_the_preview_until_it_is_removed(
+        tmp_path: Path, service: RunningService) -> None:
+    cli = configured(tmp_path, service, job_id="cli-policy")
+    cli.run("config", "set", "batch:policy", json.dumps({"requireMaxWallClockTime": True}))
+    refused = cli.run("preview", check=False)
+    assert refused.returncode != 0
+    assert "policy requireMaxWallClockTime: " in refused.stdout, refused.stdout
+    cli.run("config", "rm", "batch:policy")
+    allowed = cli.run("preview")
+    assert "policy " not in allowed.stdout and "+ 3 to create" in allowed.stdout, allowed.stdout
+
+
+HOST_REPORT = """
+import os
+from pathlib import Path
+
+from pulumi.dynamic import CheckResult, CreateResult, Resource, ResourceProvider
+
+import providers  # noqa: F401  (as every program of this project)
+
+
+class Report(ResourceProvider):
+    def check(self, olds, news):
+        # Which process serves the engine's provider requests: its command line as the kernel has it.
+        Path(news["path"]).write_bytes(Path("/proc/self/cmdline").read_bytes())
+        return CheckResult(news, [])
+
+    def create(self, props):
+        return CreateResult("report", props)
+
+
+class HostReport(Resource):
+    def __init__(self, name, path):
+        super().__init__(Report(), name, {"path": path})
+
+
+HostReport("report", os.environ["HOST_REPORT"])
+"""
+
+
+def test_a_preview_is_served_by_the_pre_started_provider_host(tmp_path: Path) -> None:
+    report = tmp_path / "host-cmdline"
+    cli = Cli(write_project(tmp_path / "project", HOST_REPORT), tmp_path / "state", {"HOST_REPORT": str(report)})
+    cli.run("stack", "select", "--create", "test")
+    cli.run("preview")
+    assert b"providers.warm_host" in report.read_bytes().split(b"\0"), report.read_bytes()
+    # The control: with the pre-started host turned off, the SDK's own host answers the same preview.
+    report.unlink()
+    cli.extra_env["BATCH_WARM_HOST"] = "off"
+    cli.run("preview")
+    assert b"pulumi.dynamic" in report.read_bytes().split(b"\0"), report.read_bytes()
+    assert b"providers.warm_host" not in report.read_bytes()
     assert cli.leftovers() == []
 
 

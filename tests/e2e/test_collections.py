@@ -1,6 +1,7 @@
 """Thousands of tasks: collections, factories, waiting, and 1,000 BatchTask resources (issue 6 acceptance)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,8 @@ def test_a_thousand_task_sweep_reconciles_as_a_set(tmp_path: Path, service: Runn
     assert [j for j in sdk.list_jobs() if j.id == "sweep-1k" and j.state != "deleting"] == []
 
 
-def test_waited_sweep_with_merge_exports_exit_codes(tmp_path: Path, service: RunningService) -> None:
+def test_waited_sweep_with_merge_exports_exit_codes_and_the_deferred_job_completes(
+        tmp_path: Path, service: RunningService, sdk: Any) -> None:
     def program() -> None:
         job = BatchJob("job", spec={"id": "merge-job", "poolInfo": {"poolId": "local"},
                                     "usesTaskDependencies": True, "onAllTasksComplete": "terminatejob"},
@@ -83,6 +85,13 @@ def test_waited_sweep_with_merge_exports_exit_codes(tmp_path: Path, service: Run
     up = run.up()
     assert up.outputs["exit_codes"].value == {**{f"part{n:02d}": 0 for n in range(5)}, "merge": 0}
     assert up.outputs["counts"].value == {"completed": 6, "succeeded": 6, "failed": 0}
+    # defer_completion: created as `noaction` (an empty job would complete at once), switched to
+    # `terminatejob` once every task was in, so the job ends by itself after its last task.
+    assert sdk.get_job("merge-job").all_tasks_complete_mode == "terminatejob"
+    deadline = time.monotonic() + 120
+    while sdk.get_job("merge-job").state != "completed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sdk.get_job("merge-job").state == "completed"
     run.stack.destroy(color="never")
 
 

@@ -15,11 +15,13 @@ RATE = 0.2
 TASKS = 150
 
 
-@pytest.mark.timeout(90)
 @pytest.mark.parametrize("seed", CI_SEEDS)
-def test_up_under_injected_faults_converges_and_a_second_up_is_a_no_op(seed: int, tmp_path: Path) -> None:
+def test_one_up_under_injected_faults_converges_and_a_second_up_is_a_no_op(seed: int, tmp_path: Path) -> None:
     result = run_seed(seed, tmp_path, RATE, TASKS)
     print(f"\nseed {seed}: faults {result.faults}, {result.requests} requests, {result.ups} up(s): {result.outcome}")
     assert sum(result.faults.values()) > 0  # the seed really injected faults
     assert result.ok, result.outcome
-    assert result.outcome.endswith("2nd up + preview no-op")
+    # The first `up` under faults must succeed by itself: the suite's second try would hide a first `up` that
+    # always fails.
+    assert result.ups == 1, result.outcome
+    assert result.outcome == "converged; 2nd up + preview no-op"

@@ -63,7 +63,7 @@ service = RunningService(info["endpoint"], info["accountName"], info["accountKey
 def program():
     job = BatchJob("job", spec={"id": "ctrl-c", "poolInfo": {"poolId": "local"}})
     for n in range(40):
-        BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/true"},
+        BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/sleep 1"},
                   wait_for_completion={"timeout": "PT1M"})
 
 run = new_stack(Path(sys.argv[1]), service, program, name="test-ctrl-c")
@@ -81,9 +81,11 @@ def _driver(tmp: Path, service: Any, mode: str) -> subprocess.Popen[str]:
 
 def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, service: Any, sdk: Any) -> None:
     driver = _driver(tmp_path, service, "up")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(sdk.list_tasks("ctrl-c")) if _job_exists(sdk) else []) < 5:
-        time.sleep(0.2)
+    # The interrupt must land mid-run: sent while a task of this `up` is running.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _running(sdk):
+        time.sleep(0.1)
+    assert _running(sdk), "no task of the up was seen running"
     os.killpg(driver.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     driver.communicate(timeout=60)
     assert driver.returncode != 0
@@ -110,14 +112,15 @@ def test_ctrl_c_during_up_leaves_a_state_the_next_up_repairs(tmp_path: Path, ser
     def program() -> None:
         job = BatchJob("job", spec={"id": "ctrl-c", "poolInfo": {"poolId": "local"}})
         for n in range(40):
-            BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/true"},
+            BatchTask(f"t{n}", job=job, spec={"id": f"t{n}", "commandLine": "/bin/sleep 1"},
                       wait_for_completion={"timeout": "PT1M"})
 
     run: StackRun = new_stack(tmp_path, service, program, name="test-ctrl-c")
     up = run.up()
     assert up.summary.result == "succeeded"
-    # Resources the interrupted run created are in the state already (or adopted as identical): not recreated.
-    assert up.summary.resource_changes.get("create", 0) < 42
+    # Resources the interrupted run created are in the state already (or adopted as identical): not recreated;
+    # and it did not finish: the tasks it was still waiting for are taken on now.
+    assert 1 <= up.summary.resource_changes.get("create", 0) < 42, up.summary.resource_changes
     assert sorted(t.id for t in sdk.list_tasks("ctrl-c")) == sorted(f"t{n}" for n in range(40))
     assert set(run.preview(expect_no_changes=True).change_summary) == {"same"}
     run.stack.destroy(color="never")
@@ -133,8 +136,10 @@ def _is_provider_host(proc: ProcStat, cmdline: bytes) -> bool:
                                             b"providers.warm_host", b"host_handoff.py"))
 
 
-def _job_exists(sdk: Any) -> bool:
-    return any(job.id == "ctrl-c" for job in sdk.list_jobs())
+def _running(sdk: Any) -> list[str]:
+    if not any(job.id == "ctrl-c" for job in sdk.list_jobs()):
+        return []
+    return [task.id for task in sdk.list_tasks("ctrl-c") if task.state == "running"]
 
 
 def test_a_sidecar_torn_by_a_killed_engine_is_repaired_when_the_stack_is_opened_again(

@@ -34,7 +34,7 @@ def schedule_program(schedule_id: str, priority: int) -> Callable[[], None]:
     return program
 
 
-def _first_job(sdk: Any, schedule_id: str, timeout: float = 10.0) -> Any:
+def _first_job(sdk: Any, schedule_id: str, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = list(sdk.list_jobs_from_schedule(schedule_id))

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from providers.collection_ops import MAX_BODY_BYTES, chunks
+from providers.collection_ops import chunks
 from providers.factories import FactoryError, ParametricSweep, PerItem, with_merge_task
 
 
@@ -46,10 +46,26 @@ def test_merge_over_long_id_lists_uses_integer_ranges() -> None:
     assert merged["dependsOn"] == {"taskIdRanges": [{"start": 0, "end": 8999}]}
 
 
+# The service's limits for one add-task-collection request: at most 100 tasks, and a body "under 1 MB"
+# (Batch REST reference, Task - Add Collection). 1 MB read as 10^6 bytes holds under either reading of MB.
+DOCUMENTED_MAX_TASKS = 100
+DOCUMENTED_MAX_BODY_BYTES = 1_000_000
+
+
 def test_chunks_hold_at_most_100_tasks_and_stay_under_one_megabyte() -> None:
     small = [{"id": f"t{n}", "commandLine": "x"} for n in range(250)]
     assert [len(c) for c in chunks(small)] == [100, 100, 50]
     big = [{"id": f"t{n}", "commandLine": "x" * 30000} for n in range(100)]
-    sizes = [len(json.dumps({"value": c}).encode()) for c in chunks(big)]
-    assert all(size < MAX_BODY_BYTES for size in sizes) and len(sizes) > 1
+    sizes = [len(json.dumps({"value": c}, separators=(",", ":")).encode()) for c in chunks(big)]
+    assert all(size < DOCUMENTED_MAX_BODY_BYTES for size in sizes), sizes
+    assert len(sizes) == 4  # 30 kB tasks: 33 fit under 1 MB, so 100 of them need 4 requests
     assert sum(len(c) for c in chunks(big)) == 100
+    assert all(len(c) <= DOCUMENTED_MAX_TASKS for c in chunks(small + big))
+
+
+def test_non_ascii_text_is_measured_as_the_bytes_sent() -> None:
+    # 3 bytes per character in UTF-8: 12 tasks of 30,000 such characters are 1.08 MB, too much for one request.
+    wide = [{"id": f"t{n}", "commandLine": "\u20ac" * 30000} for n in range(12)]
+    sizes = [len(json.dumps({"value": c}, separators=(",", ":"), ensure_ascii=False).encode())
+             for c in chunks(wide)]
+    assert len(sizes) >= 2 and all(size < DOCUMENTED_MAX_BODY_BYTES for size in sizes), sizes

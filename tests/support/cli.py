@@ -1,6 +1,7 @@
-"""The plain `pulumi` CLI on a scratch project, as a user runs it: the toolchain's bin first on PATH, a local
-file backend, the offline switches, and a mark in the environment by which every process the command started
-(engine, language host, program, provider host) can be found afterwards."""
+"""The plain `pulumi` CLI on a scratch project, as a user runs it: every command runs in a shell that first does
+`source toolchain/activate` (README), with a scratch backend and home set beforehand (set variables win over
+activate's defaults), and a mark in the environment by which every process the command started (engine,
+language host, program, provider host) can be found afterwards."""
 from __future__ import annotations
 
 import os
@@ -10,11 +11,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.environment import DEV_PASSPHRASE, OFFLINE_SWITCHES, TOOLCHAIN_DIR
+from deploy.environment import PROJECT_DIR, TOOLCHAIN_DIR
 from tests.support.processes import all_processes
 
 VENV = Path(__file__).resolve().parents[2] / ".venv"
 MARK_VARIABLE = "BATCH_TEST_PROCESS_MARK"
+ACTIVATE = PROJECT_DIR / "toolchain" / "activate"
+# `bash -c SCRIPT ACTIVATE ARGS...`: $0 is the activate script, "$@" the pulumi arguments.
+SOURCE_AND_RUN = 'source "$0" && exec pulumi "$@"'
 
 
 def write_project(directory: Path, program: str, name: str = "cli-test") -> Path:
@@ -37,32 +41,41 @@ class Cli:
 
     @property
     def env(self) -> dict[str, str]:
-        """The environment of every command (what `source toolchain/activate` sets, with scratch folders)."""
+        """The shell's environment before it sources toolchain/activate: none of the user's Pulumi or Batch
+        variables and no engine on PATH (activate must put it there), a scratch backend and home."""
         home = self.state.parent / "pulumi-home"
-        home.mkdir(parents=True, exist_ok=True)
-        if not (home / "logs").exists():
-            (home / "logs").touch()  # as toolchain/activate: no automatic engine debug log
         self.state.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AZURE_BATCH_"))}
-        env.update(OFFLINE_SWITCHES)
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                      if Path(p).resolve() != (TOOLCHAIN_DIR / "bin").resolve())
         env.update({
-            "PATH": f"{TOOLCHAIN_DIR / 'bin'}{os.pathsep}{env.get('PATH', '')}",
             "PULUMI_BACKEND_URL": self.state.resolve().as_uri(),
             "PULUMI_HOME": str(home),
-            "PULUMI_CONFIG_PASSPHRASE": DEV_PASSPHRASE,
             MARK_VARIABLE: self.mark,
         })
         env.update(self.extra_env)
         return env
 
+    def command(self, *args: str) -> list[str]:
+        """`pulumi ARGS` as README says to run it: in a shell that sourced toolchain/activate."""
+        return ["bash", "-c", SOURCE_AND_RUN, str(ACTIVATE), *args]
+
+    def activated_env(self) -> dict[str, str]:
+        """The environment after `source toolchain/activate` (what an Automation API program run from that
+        shell inherits)."""
+        done = subprocess.run(["bash", "-c", 'source "$0" && env -0', str(ACTIVATE)], env=self.env,
+                              capture_output=True, check=True, timeout=60)
+        pairs = (item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item)
+        return {key.decode(): value.decode() for key, value in pairs}
+
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start `pulumi ARGS` in its own process group (as a terminal's foreground job), output merged."""
-        return subprocess.Popen(["pulumi", *args], cwd=self.project, env=self.env, stdout=subprocess.PIPE,
+        return subprocess.Popen(self.command(*args), cwd=self.project, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """`pulumi ARGS`, output merged; with check, a non-zero exit fails with the output shown."""
-        done = subprocess.run(["pulumi", *args], cwd=self.project, env=self.env, stdout=subprocess.PIPE,
+        done = subprocess.run(self.command(*args), cwd=self.project, env=self.env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
         if check and done.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} exited {done.returncode}:\n{done.stdout}")

@@ -25,8 +25,26 @@ from tests.support.provider_host import check_a_task
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 SITECUSTOMIZE = '''
-import atexit, os
+import atexit, os, sys, threading, time
 atexit.register(lambda: open(os.environ["EXIT_MARKER"], "w").write("normal shutdown"))
+
+def _report_waiting() -> None:
+    # The SDK's host prints its port a few statements before `Event().wait()` inside its KeyboardInterrupt
+    # handler; a SIGINT in between ends it with a traceback. Say when the main thread is inside that wait.
+    main = threading.main_thread().ident
+    for _ in range(6000):
+        frame, names = sys._current_frames().get(main), []
+        while frame is not None:
+            names.append(frame.f_code.co_name)
+            frame = frame.f_back
+        # Event().wait() called by main itself (Condition.wait <- Event.wait <- main); not the waits inside
+        # the server's start-up, which are further down the stack.
+        if names[:3] == ["wait", "wait", "main"]:
+            open(os.environ["EXIT_MARKER"] + ".waiting", "w").write("waiting")
+            return
+        time.sleep(0.01)
+
+threading.Thread(target=_report_waiting, daemon=True).start()
 '''
 
 
@@ -62,9 +80,12 @@ def test_a_host_that_loaded_our_provider_exits_with_0_without_the_interpreters_s
 def test_a_host_that_never_loaded_our_provider_shuts_down_normally(tmp_path: Path) -> None:
     host, marker = _start_host(tmp_path)
     host.stdout.readline()  # type: ignore[union-attr]  # the port: the host is serving
-    # The SDK's host writes its port a few statements before it starts catching KeyboardInterrupt; a SIGINT
-    # sent in between ends it with a traceback. The engine never stops a host that fast; give it a moment.
-    time.sleep(0.5)
+    # The engine never stops a host before it waits for requests; neither does the test (see SITECUSTOMIZE).
+    waiting = Path(f"{marker}.waiting")
+    deadline = time.monotonic() + 60
+    while not waiting.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert waiting.read_text() == "waiting"
     assert _stop(host) == 0
     assert marker.read_text() == "normal shutdown"
 

@@ -8,7 +8,6 @@ import pytest
 
 from batch_service.validation.bodies import (
     changes_pool,
-    normalise_enums,
     validate_job_disable,
     validate_job_patch,
     validate_job_put,
@@ -45,8 +44,8 @@ def test_patch_cannot_turn_terminatejob_back_into_noaction() -> None:
 
 def test_patch_may_change_only_keep_alive_of_an_auto_pool() -> None:
     spec = example("job-create-full.json")["poolInfo"]["autoPoolSpecification"]
-    current = stored_job(poolInfo={"autoPoolSpecification": normalise_enums("job", {"poolInfo": {
-        "autoPoolSpecification": spec}})["poolInfo"]["autoPoolSpecification"]})
+    # Stored as sent: the example already spells its enums as the service stores them (e.g. "job").
+    current = stored_job(poolInfo={"autoPoolSpecification": copy.deepcopy(spec)})
     keep_alive = {"poolInfo": {"autoPoolSpecification": {**spec, "keepAlive": True,
                                                          "poolLifetimeOption": "Job"}}}
     validate_job_patch(keep_alive, current)

@@ -17,11 +17,7 @@ import pytest
 from providers.client import BatchClient
 from providers.client.errors import AuthenticationFailed, Exists, NotFound, PreconditionFailed, TransportError
 from providers.client.settings import ConnectionSettings
-from tests.support.service import PROJECT_DIR, RunningService, start_service
-
-pytestmark = pytest.mark.skipif(
-    not (PROJECT_DIR / "batch_service" / "app.py").exists(),
-    reason="batch_service/app.py does not exist yet: the local Batch service is still being written")
+from tests.support.service import RunningService, start_service
 
 OTHER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 

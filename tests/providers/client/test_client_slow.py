@@ -106,12 +106,11 @@ def test_a_slow_answer_times_out_and_the_retry_gets_the_job(slow: tuple[str, Scr
     endpoint, script = slow
     script.delays = [SLOW]
     with client_for(endpoint) as client:
-        started = time.monotonic()
         job = client.get_job("job-1")
-        elapsed = time.monotonic() - started
         assert job == {"id": "job-1", "state": "active"}
+        # The first attempt was cut at the per-request timeout, not waited out: had the client waited, that
+        # attempt would have answered and no retry would have been made.
         assert client.retries.snapshot() == {"read_error": 1}
-    assert elapsed < SLOW  # the first attempt was cut at the per-request timeout, not waited out
     assert len(script.seen) == 2
     # One client-request-id for every attempt of a call, so the service's logs tie the retries together.
     assert script.seen[0]["client-request-id"] == script.seen[1]["client-request-id"]
@@ -149,13 +148,10 @@ def test_the_total_deadline_stops_retrying_with_deadline_exceeded(slow: tuple[st
     endpoint, script = slow
     script.default_delay = SLOW
     deadline = 1.5
-    with client_for(endpoint, total_deadline=deadline) as client:
-        started = time.monotonic()
-        with pytest.raises(DeadlineExceeded) as failed:
-            client.get_job("job-1")
-        elapsed = time.monotonic() - started
+    with client_for(endpoint, total_deadline=deadline) as client, pytest.raises(DeadlineExceeded) as failed:
+        client.get_job("job-1")
     error = failed.value
-    assert elapsed < deadline + TIMEOUT + 0.5  # never sleeps past the deadline only to give up after
+    # (How long it took is the retry policy's business, measured on a fake clock in test_retry.py.)
     assert 2 <= len(script.seen) <= 4  # it did retry, and the deadline, not max_attempts (6), stopped it
     assert isinstance(error.last_error, TransportError)
     assert "reading job 'job-1': gave up after" in str(error) and "ReadTimeout" in str(error)

@@ -179,16 +179,32 @@ def test_change_rule_markdown_is_generated_from_the_tables() -> None:
     assert "terminatejob → noaction refused" in text
     assert "| BatchJob | `jobManagerTask` | **replace** |" in text
     assert "| BatchTask | `constraints` | update in place (PUT constraints) |" in text
+    # One row per top-level field of each create body (api-version 2025-06-01: Job - Add, Task - Add, Job
+    # Schedule - Add), the job's poolInfo split into the leaves whose rules differ.
     job_paths = [row.split("`")[1] for row in rows if row.startswith("| BatchJob ")]
-    pool_leaves = ["poolInfo.poolId", "poolInfo.autoPoolSpecification.autoPoolIdPrefix",
-                   "poolInfo.autoPoolSpecification.poolLifetimeOption", "poolInfo.autoPoolSpecification.keepAlive",
-                   "poolInfo.autoPoolSpecification.pool"]
-    assert sorted(job_paths) == sorted([n for n in JOB.names() if n != "poolInfo"] + pool_leaves)
+    assert sorted(job_paths) == sorted(DOCUMENTED_JOB_FIELDS + [
+        "poolInfo.poolId", "poolInfo.autoPoolSpecification.autoPoolIdPrefix",
+        "poolInfo.autoPoolSpecification.poolLifetimeOption", "poolInfo.autoPoolSpecification.keepAlive",
+        "poolInfo.autoPoolSpecification.pool"])
+    task_paths = [row.split("`")[1] for row in rows if row.startswith("| BatchTask ")]
+    assert sorted(task_paths) == sorted(DOCUMENTED_TASK_FIELDS)
     assert "| BatchJobSchedule | `schedule` | update in place (PATCH) |" in text
     assert "| BatchJobSchedule | `displayName` | **replace** |" in text
-    schedule_rows = [row for row in rows if row.startswith("| BatchJobSchedule ")]
-    assert len(schedule_rows) == len(JOB_SCHEDULE.fields)
-    assert len(rows) == len(job_paths) + len(TASK.fields) + len(JOB_SCHEDULE.fields)
+    schedule_paths = [row.split("`")[1] for row in rows if row.startswith("| BatchJobSchedule ")]
+    assert sorted(schedule_paths) == ["displayName", "id", "jobSpecification", "metadata", "schedule"]
+    assert len(rows) == len(job_paths) + len(task_paths) + len(schedule_paths)
+
+
+# The create bodies' top-level properties in the 2025-06-01 REST reference (BatchJobCreateOptions without
+# poolInfo, which the rows split; BatchTaskCreateOptions).
+DOCUMENTED_JOB_FIELDS = [
+    "allowTaskPreemption", "commonEnvironmentSettings", "constraints", "displayName", "id", "jobManagerTask",
+    "jobPreparationTask", "jobReleaseTask", "maxParallelTasks", "metadata", "networkConfiguration",
+    "onAllTasksComplete", "onTaskFailure", "priority", "usesTaskDependencies"]
+DOCUMENTED_TASK_FIELDS = [
+    "affinityInfo", "applicationPackageReferences", "authenticationTokenSettings", "commandLine", "constraints",
+    "containerSettings", "dependsOn", "displayName", "environmentSettings", "exitConditions", "id",
+    "multiInstanceSettings", "outputFiles", "requiredSlots", "resourceFiles", "userIdentity"]
 
 
 def test_secret_paths_and_redact_cover_every_secret_value_of_the_full_example() -> None:
