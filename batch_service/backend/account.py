@@ -241,9 +241,9 @@ class Backend:
         """GET /jobs/{id}/tasks/{id}: the stored model (304/412 when a condition fails)."""
         return self._tasks.task_for_read(job_id, task_id, conditions)
 
-    def task_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
-        """(sequence, model) of every task of the job in creation order, for list paging."""
-        return self._tasks.task_items(job_id)
+    def task_items(self, job_id: str, after: int | None = None) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of the job's tasks in creation order from sequence `after` on, for list paging."""
+        return self._tasks.task_items(job_id, after)
 
     def task_counts(self, job_id: str) -> dict[str, dict[str, int]]:
         """GET /jobs/{id}/taskcounts: counts and slot counts; preparing counts as running (section 6.3)."""
