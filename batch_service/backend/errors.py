@@ -340,6 +340,26 @@ def node_being_rebooted() -> BatchServiceError:
                              "being rebooted.")
 
 
+def node_being_reimaged() -> BatchServiceError:
+    """409 NodeBeingReimaged."""
+    return BatchServiceError(409, "NodeBeingReimaged", "The specified node is being reimaged.")
+
+
+def node_user_exists() -> BatchServiceError:
+    """409 NodeUserExists."""
+    return BatchServiceError(409, "NodeUserExists", "The specified node user already exists.")
+
+
+def node_user_not_found() -> BatchServiceError:
+    """404 NodeUserNotFound."""
+    return BatchServiceError(404, "NodeUserNotFound", "The node user does not exist.")
+
+
+def application_not_found() -> BatchServiceError:
+    """404 ApplicationNotFound."""
+    return BatchServiceError(404, "ApplicationNotFound", "The specified application does not exist.")
+
+
 def autoscale_formula_syntax_error(reason: str) -> BatchServiceError:
     """An autoscale formula that does not parse."""
     return BatchServiceError(400, "AutoScalingFormulaSyntaxError",

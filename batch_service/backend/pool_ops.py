@@ -101,8 +101,9 @@ class PoolOperations:
             if pool.state == "deleting":
                 continue
             for record in self._nodes.records(pool):
-                if record["condition"] == "rebooting":
-                    nodes.move_condition(record, "ready", iso(self._core.clock.tick()))
+                settled = nodes.SETTLED_ON_RESTART.get(record["condition"])
+                if settled is not None:
+                    nodes.move_condition(record, settled, iso(self._core.clock.tick()))
             leaving = [record for record in self._nodes.records(pool) if record["condition"] == "leavingpool"]
             if leaving:
                 self._nodes.drop_nodes(pool, leaving)
