@@ -10,7 +10,7 @@ import datetime as dt
 import http.server
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from azure.batch import BatchClient, models
@@ -201,9 +201,9 @@ def test_node_extensions_list_and_get_without_protected_settings(sdk: BatchClien
 # --- log upload -----------------------------------------------------------------------------------------------
 
 class _Container(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[str, str, int]] = []
+    received: ClassVar[list[tuple[str, str, int]]] = []
 
-    def do_PUT(self) -> None:  # noqa: N802 - the http.server naming
+    def do_PUT(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(length)
         self.received.append((self.path, self.headers.get("x-ms-blob-type", ""), length))
@@ -217,7 +217,7 @@ class _Container(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def container() -> Iterator[tuple[str, list[tuple[str, str, int]]]]:
     """A local blob container endpoint that records each PUT."""
-    received: list[tuple[str, str, int]] = []
+    received: ClassVar[list[tuple[str, str, int]]] = []
     handler = type("Handler", (_Container,), {"received": received})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
