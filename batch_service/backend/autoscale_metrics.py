@@ -1,5 +1,6 @@
 """The metric history autoscale formulas read: a sample of every read-only service variable of each pool, taken
-every 30 seconds while the pool has autoscale enabled and at each evaluation. Kept in memory (a restart starts
+every 30 seconds while the pool has autoscale enabled and at each evaluation (a reading less than 30 seconds
+after the previous sample replaces it, so there is one sample per 30 seconds, as on the real service). Kept in memory (a restart starts
 an empty history, like a new pool's), at most MAX_SAMPLES per pool.
 
 Where each value comes from:
@@ -82,6 +83,8 @@ class MetricHistory:
     def record(self, pool_key: str, when: dt.datetime, values: Mapping[str, float]) -> None:
         """Add one sample; every metric not in `values` is 0 in it."""
         history = self._samples.setdefault(pool_key, collections.deque(maxlen=MAX_SAMPLES))
+        if history and when - history[-1][0] < SAMPLE_PERIOD:
+            history.pop()  # one sample per period: a newer reading replaces the period's sample
         history.append((when, {name: float(values.get(name, 0.0)) for name in METRICS}))
 
     def series(self, pool_key: str, now: dt.datetime) -> dict[str, Series]:
