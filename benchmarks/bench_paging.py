@@ -66,11 +66,12 @@ def fill(service: RunningService, count: int) -> None:
 def next_link(body: bytes) -> str | None:
     """The page's odata.nextLink, read from the end of the body where the service writes it (decoding the
     whole page is client work; it is timed apart, see `decode`)."""
-    at = body.rfind(b'"odata.nextLink":"', len(body) - 4096)
+    at = body.rfind(b'"odata.nextLink"', max(0, len(body) - 4096))
     if at < 0:
         return None
-    start = at + len(b'"odata.nextLink":"')
-    return body[start:body.index(b'"', start)].decode()
+    rest = body[at + len(b'"odata.nextLink"'):].decode().lstrip().removeprefix(":").lstrip()
+    link, _ = json.JSONDecoder().raw_decode(rest)
+    return str(link)
 
 
 def decode(bodies: list[bytes]) -> float:
@@ -128,6 +129,8 @@ def main() -> None:
                     baselines.append(encode_baseline(bodies))
                     decoding.append(decode(bodies))
                     pages, tasks = len(bodies), sum(len(orjson.loads(body)["value"]) for body in bodies)
+                    if tasks != args.tasks:
+                        raise RuntimeError(f"{name}: paged {tasks} tasks, not {args.tasks}")
                 print(f"{name:8} {tasks} tasks in {pages} pages: best {min(rounds):.3f} s "
                       f"({min(rounds) / pages * 1000:.1f} ms a page; rounds "
                       f"{', '.join(f'{value:.3f}' for value in rounds)}); "

@@ -95,13 +95,6 @@ class NodeExtras:
             raise errors.node_user_not_found()
         self._core.save_pool(pool)
 
-    def user_names(self, pool_id: str, node_id: str) -> list[str]:
-        """The accounts a node has now (expired ones are gone, as on a real node)."""
-        _, record = self._nodes.node(pool_id, node_id)
-        now = self._core.clock.tick()
-        return [user["name"] for user in record.get("users", {}).values()
-                if _timestamp_ticks(user["expiryTime"]) > now]
-
     def _account_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         expiry = body.get("expiryTime")
         if expiry is None:
