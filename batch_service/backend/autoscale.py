@@ -10,8 +10,9 @@ constants; doubleVec, string, timestamp and timeinterval values; `//` and `/* */
 Settable: $TargetDedicatedNodes (alias $TargetDedicated), $TargetLowPriorityNodes (alias $TargetLowPriority),
 $NodeDeallocationOption. They start as the pool's current targets and `requeue`. Read-only: the metrics of
 autoscale_metrics.METRICS. Results list the three settable variables first, then every other variable the
-formula assigned in ordinal order, as the real service does: `$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;
-$NodeDeallocationOption=taskcompletion;$samples=96.6667;cappedPoolSize=3`.
+formula assigned in ordinal order, as the real service does (its recorded answer to `$TargetDedicatedNodes=3`:
+`$TargetDedicatedNodes=3;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue`), doubles with six
+significant digits.
 """
 from __future__ import annotations
 
