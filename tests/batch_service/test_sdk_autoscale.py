@@ -32,7 +32,7 @@ $NodeDeallocationOption = taskcompletion;""",
 $TargetDedicatedNodes = min(maxNumberofVMs, $PreemptedNodeCount.GetSample(180 * TimeInterval_Second));
 $TargetLowPriorityNodes = min(maxNumberofVMs , maxNumberofVMs - $TargetDedicatedNodes);
 $NodeDeallocationOption = taskcompletion;""",
-    "statement form": "$myNewVariable = max($PendingTasks.GetSample(1), 3);",
+    "statement form, its function and variables filled in": "$myNewVariable = max($PendingTasks.GetSample(1), 3);",
     "sample of the last five minutes": "$CPUPercent.GetSample(TimeInterval_Minute * 5)",
     "sample range": "$runningTasksSample = $RunningTasks.GetSample(1 * TimeInterval_Minute, 6 * TimeInterval_Minute);",
     "cpu": """$totalDedicatedNodes =
