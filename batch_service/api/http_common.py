@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import orjson
 from aiohttp import web
 
 from batch_service.api import odata
@@ -169,16 +170,24 @@ def next_link(request: web.Request, token: int | str, keep: Iterable[str]) -> st
     return f"{base_url(request)}{request.rel_url.raw_path}?{encoded}"
 
 
-def list_response(request: web.Request, items: Iterable[tuple[int, Mapping[str, Any]]], metadata: str,
+Items = Iterable[tuple[int, Mapping[str, Any]]]
+
+
+def list_response(request: web.Request, items: Items | Callable[[int | None], Items], metadata: str,
                   stats_of: StatsOf | None = None) -> web.Response:
-    """One page of a list of pools, jobs, tasks or nodes (with $expand=stats when `stats_of` is given)."""
+    """One page of a list of pools, jobs, tasks or nodes (with $expand=stats when `stats_of` is given).
+    `items` may be a function of the $skiptoken's sequence number that starts there (tasks do: a page is then
+    found without walking the tasks before it). Only the page's items are rendered, each with only the
+    properties $select names, and the page is encoded by orjson in one pass."""
     spec = ListQuery.parse(request)
-    chosen, token = odata.page(items, spec.predicate, spec.max_results, spec.after)
+    found = items(spec.after) if callable(items) else items
+    chosen, token = odata.page(found, spec.predicate, spec.max_results, spec.after)
     base = base_url(request)
     expand = stats_of if wants_stats(request) else None
+    if expand is not None:
+        chosen = [_with_stats(model, expand) for model in chosen]
     body: dict[str, Any] = {"odata.metadata": f"{base}/$metadata#{metadata}",
-                            "value": [odata.select(render(_with_stats(model, expand), base), spec.select)
-                                      for model in chosen]}
+                            "value": odata.select_page(chosen, spec.select, base)}
     if token is not None:
         body["odata.nextLink"] = next_link(request, token, ("maxresults", "$filter", "$select", "$expand"))
-    return json_response(body)
+    return web.Response(status=200, body=orjson.dumps(body), content_type=JSON_TYPE)

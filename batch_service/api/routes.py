@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from batch_service.api import node_routes, schedule_routes, task_routes
+from batch_service.api import extra_routes, node_routes, schedule_routes, task_routes
 from batch_service.api.http_common import (
     FAULTS,
     backend,
@@ -189,6 +189,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("HEAD", _TASK + "/files/{file_path:.+}", task_routes.get_task_file_properties),
     ("DELETE", _TASK + "/files/{file_path:.+}", task_routes.delete_task_file),
     *node_routes.ROUTES,
+    *extra_routes.ROUTES,
     ("GET", "/_local/stats", local_stats),
     ("PUT", "/_local/faults", local_faults),
 ]

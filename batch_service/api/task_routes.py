@@ -57,7 +57,7 @@ async def add_task_collection(request: web.Request) -> web.StreamResponse:
 async def list_tasks(request: web.Request) -> web.StreamResponse:
     """GET /jobs/{jobId}/tasks -> 200 paged, with $filter on state and friends."""
     service, job_id = backend(request), request.match_info["job_id"]
-    return list_response(request, service.task_items(job_id), "tasks",
+    return list_response(request, lambda after: service.task_items(job_id, after), "tasks",
                          lambda model: service.task_stats(job_id, model["id"]))
 
 

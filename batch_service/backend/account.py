@@ -22,11 +22,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from batch_service.backend.account_reports import AccountReports
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
 from batch_service.backend.core import AccountState
 from batch_service.backend.job_ops import JobOperations
 from batch_service.backend.lifecycle import ImmediateLifecycle, Lifecycle
 from batch_service.backend.models import Model
+from batch_service.backend.node_extras import NodeExtras
 from batch_service.backend.node_ops import NodeOperations
 from batch_service.backend.pool_ops import PoolOperations
 from batch_service.backend.stats import ResourceUsage
@@ -49,6 +51,9 @@ class Backend:
         self._pool_ops = PoolOperations(self._core, self._nodes)
         self._tasks = TaskOperations(self._core, self._nodes)
         self._jobs_ops = JobOperations(self._core, self._nodes, self._pool_ops, (default_pool_id, default_pool_slots))
+        # Node users, remote login, extensions and log files; catalogues, node counts and usage metrics.
+        self.node_extras = NodeExtras(self._core, self._nodes)
+        self.reports = AccountReports(self._core, self._nodes)
 
     # --- the shared state's settings (the server and tests set some after construction) -------------------
 
@@ -241,9 +246,9 @@ class Backend:
         """GET /jobs/{id}/tasks/{id}: the stored model (304/412 when a condition fails)."""
         return self._tasks.task_for_read(job_id, task_id, conditions)
 
-    def task_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
-        """(sequence, model) of every task of the job in creation order, for list paging."""
-        return self._tasks.task_items(job_id)
+    def task_items(self, job_id: str, after: int | None = None) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of the job's tasks in creation order from sequence `after` on, for list paging."""
+        return self._tasks.task_items(job_id, after)
 
     def task_counts(self, job_id: str) -> dict[str, dict[str, int]]:
         """GET /jobs/{id}/taskcounts: counts and slot counts; preparing counts as running (section 6.3)."""
@@ -376,3 +381,13 @@ class Backend:
     def evaluate_autoscale(self, pool_id: str, body: object) -> Model:
         """POST /pools/{id}/evaluateautoscale: the AutoScaleRun of a formula, without applying it."""
         return self._pool_ops.evaluate_autoscale(pool_id, body)
+
+    def node_verb(self, verb: str, pool_id: str, node_id: str, option: str = "requeue") -> None:
+        """POST .../nodes/{id}/reimage, /deallocate (with their option) or /start; 409 in a state the verb
+        does not act in."""
+        if verb == "reimage":
+            self._nodes.reimage_node(pool_id, node_id, option)
+        elif verb == "deallocate":
+            self._nodes.deallocate_node(pool_id, node_id, option)
+        else:
+            self._nodes.start_node(pool_id, node_id)

@@ -3,8 +3,10 @@ store, timers and the node directory layout. No HTTP here."""
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,23 @@ class JobEntry(Entry):
     """A job and its tasks, keyed by case-folded task id in creation order."""
 
     tasks: dict[str, Entry] = field(default_factory=dict)
+    _order: tuple[tuple[int, int], list[int], list[Entry]] | None = None
+
+    def tasks_after(self, after: int | None) -> Iterator[Entry]:
+        """The tasks with a sequence number above `after` (all when None), in creation order, found by
+        bisection: a list page starts where the previous one ended instead of walking every task before it.
+
+        The sorted index is rebuilt only after tasks were added or deleted. (count, last sequence number)
+        tells: a delete lowers the count, and an add gives the last task a new, higher sequence number."""
+        if not self.tasks:
+            return iter(())
+        version = (len(self.tasks), next(reversed(self.tasks.values())).seq)
+        if self._order is None or self._order[0] != version:
+            entries = list(self.tasks.values())
+            self._order = (version, [entry.seq for entry in entries], entries)
+        _, seqs, entries = self._order
+        start = 0 if after is None else bisect.bisect_right(seqs, after)
+        return itertools.islice(entries, start, None)
 
 
 def key_of(resource_id: str) -> str:

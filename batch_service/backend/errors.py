@@ -340,13 +340,35 @@ def node_being_rebooted() -> BatchServiceError:
                              "being rebooted.")
 
 
-def autoscale_formula_syntax_error(reason: str) -> BatchServiceError:
-    """An autoscale formula that does not parse."""
+def node_being_reimaged() -> BatchServiceError:
+    """409 NodeBeingReimaged."""
+    return BatchServiceError(409, "NodeBeingReimaged", "The specified node is being reimaged.")
+
+
+def node_user_exists() -> BatchServiceError:
+    """409 NodeUserExists."""
+    return BatchServiceError(409, "NodeUserExists", "The specified node user already exists.")
+
+
+def node_user_not_found() -> BatchServiceError:
+    """404 NodeUserNotFound."""
+    return BatchServiceError(404, "NodeUserNotFound", "The node user does not exist.")
+
+
+def application_not_found() -> BatchServiceError:
+    """404 ApplicationNotFound."""
+    return BatchServiceError(404, "ApplicationNotFound", "The specified application does not exist.")
+
+
+def autoscale_formula_syntax_error(reason: str, line: int, column: int) -> BatchServiceError:
+    """400 AutoScalingFormulaSyntaxError: the formula does not parse; where, and what was met."""
     return BatchServiceError(400, "AutoScalingFormulaSyntaxError",
-                             "An automatic scaling formula has a syntax error.", _pairs(Reason=reason))
+                             f"The specified auto-scaling formula has a syntax error at line {line}, column "
+                             f"{column}.", _pairs(Line=str(line), Column=str(column), Reason=reason))
 
 
-def autoscale_not_supported_locally(reason: str) -> BatchServiceError:
-    """A well-formed autoscale formula that uses what the local service cannot compute."""
-    return BatchServiceError(400, "InvalidAutoScalingSettings",
-                             "The specified auto-scale settings are not valid.", _pairs(Reason=reason))
+def autoscale_formula_too_long(limit: int) -> BatchServiceError:
+    """400 AutoScalingFormulaTooLong."""
+    return BatchServiceError(400, "AutoScalingFormulaTooLong",
+                             "The specified auto-scaling formula exceeds lengths limit.",
+                             _pairs(Reason=f"A formula has at most {limit} characters."))

@@ -20,6 +20,7 @@ from batch_service.backend.models import Model, stamp
 from batch_service.backend.nodes import Record
 
 RECENT_TASKS = 10  # how many recently changed tasks a node lists
+MAX_NODE_SPANS = 1000  # the lifetimes of nodes that left a pool kept for its usage metrics
 _ON_NODE = ("preparing", "running")
 TaskKey = tuple[str, str]
 
@@ -151,10 +152,10 @@ class NodeOperations:
         self.draining.pop(node_key, None)
 
     def _drained(self, pool: Entry, record: Record, purpose: str) -> None:
-        """A draining node has no task left: it leaves the pool or reboots (see PoolOperations)."""
+        """A draining node has no task left: it leaves the pool, or reboots, reimages or deallocates."""
         self.draining.pop(key_of(record["id"]), None)
-        if purpose == "reboot":
-            self._start_reboot(pool, record)
+        if purpose in _CHANGES:
+            self._start_change(pool, record, purpose)
         else:
             self.drop_nodes(pool, [record])
 
@@ -162,6 +163,10 @@ class NodeOperations:
         """Take nodes out of the pool now; then after_drop settles the allocation state."""
         gone = {key_of(record["id"]) for record in records}
         self.forget_nodes(gone)
+        when = iso(self._core.clock.tick())
+        spans: list[dict[str, Any]] = pool.extra.setdefault("nodeSpans", [])
+        spans.extend({"start": record["allocationTime"], "end": when} for record in records)
+        del spans[:-MAX_NODE_SPANS]
         pool.extra["nodes"] = [record for record in self.records(pool) if key_of(record["id"]) not in gone]
         self.count_nodes(pool)
         stamp(pool.model, self._core.clock.tick())
@@ -248,33 +253,60 @@ class NodeOperations:
 
     def reboot_node(self, pool_id: str, node_id: str, option: str) -> None:
         """POST .../reboot: requeue or terminate its tasks and reboot now, or reboot once they finish."""
+        self._stop_and_change(pool_id, node_id, option, "reboot")
+
+    def reimage_node(self, pool_id: str, node_id: str, option: str) -> None:
+        """POST .../reimage: like a reboot, and the node comes back as new (its user accounts are gone)."""
+        self._stop_and_change(pool_id, node_id, option, "reimage")
+
+    def deallocate_node(self, pool_id: str, node_id: str, option: str) -> None:
+        """POST .../deallocate: the node stops its tasks as `option` says and stays `deallocated`."""
+        self._stop_and_change(pool_id, node_id, option, "deallocate")
+
+    def start_node(self, pool_id: str, node_id: str) -> None:
+        """POST .../start: a deallocated node is `starting`, then `idle`."""
         pool, record = self.node(pool_id, node_id)
-        nodes.check_node_rule("reboot", self.state_of(record))
+        nodes.check_node_rule("start", self.state_of(record))
+        self._start_change(pool, record, "start")
+
+    def _stop_and_change(self, pool_id: str, node_id: str, option: str, verb: str) -> None:
+        pool, record = self.node(pool_id, node_id)
+        nodes.check_node_rule(verb, self.state_of(record))
         if key_of(record["id"]) in self.draining:
             raise errors.invalid_for_current_state("The node already waits for its tasks to finish.")
         if option in ("requeue", "terminate") or not self.running(record["id"]):
-            self._start_reboot(pool, record)
+            self._start_change(pool, record, verb)
             self.stop_node_tasks(pool, [record], option)
             return
-        self.draining[key_of(record["id"])] = "reboot"
+        self.draining[key_of(record["id"])] = verb
         self._core.lifecycle.nodes_changed(pool.model["id"])
 
-    def _start_reboot(self, pool: Entry, record: Record) -> None:
-        nodes.move_condition(record, "rebooting", iso(self._core.clock.tick()))
+    def _start_change(self, pool: Entry, record: Record, verb: str) -> None:
+        busy, _ = _CHANGES[verb]
+        nodes.move_condition(record, busy, iso(self._core.clock.tick()))
         self._core.save_pool(pool)
         self._core.lifecycle.nodes_changed(pool.model["id"])
         key = key_of(record["id"])
-        self._core.call_later(("reboot", key), self._core.resize_delay,
-                         functools.partial(self._finish_reboot, key_of(pool.model["id"]), key))
+        self._core.call_later(("node", key), self._core.resize_delay,
+                              functools.partial(self._finish_change, key_of(pool.model["id"]), key, verb))
 
-    def _finish_reboot(self, pool_key: str, node_key: str) -> None:
+    def _finish_change(self, pool_key: str, node_key: str, verb: str) -> None:
         pool = self._core.pools.get(pool_key)
         if pool is None:
             return
+        busy, done = _CHANGES[verb]
         for record in self.records(pool):
-            if key_of(record["id"]) == node_key and record["condition"] == "rebooting":
+            if key_of(record["id"]) == node_key and record["condition"] == busy:
                 when = iso(self._core.clock.tick())
-                nodes.move_condition(record, "ready", when)
-                record["lastBootTime"] = when
+                nodes.move_condition(record, done, when)
+                if done == "ready":
+                    record["lastBootTime"] = when
+                if verb == "reimage":
+                    record.pop("users", None)
                 self._core.save_pool(pool)
                 self._core.lifecycle.nodes_changed(pool.model["id"])
+
+
+# verb -> (the condition while it happens, the condition after it)
+_CHANGES = {"reboot": ("rebooting", "ready"), "reimage": ("reimaging", "ready"),
+            "deallocate": ("deallocating", "deallocated"), "start": ("starting", "ready")}

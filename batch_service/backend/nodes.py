@@ -7,7 +7,8 @@ Every node of every pool is a virtual node of this one machine: they share the n
 the resize with the nodes that fit and a `resizeErrors` entry saying so.
 
 A node record is what is stored with the pool: {id, isDedicated, condition, schedulingState, allocationTime,
-lastBootTime, stateTransitionTime}. `condition` is `ready`, `rebooting` or `leavingpool`; the `state` the API
+lastBootTime, stateTransitionTime, users}. `condition` is `ready`, `rebooting`, `reimaging`, `deallocating`,
+`deallocated`, `starting` or `leavingpool`; the `state` the API
 shows is derived from it and from the tasks running on the node (section 6.3 for task states).
 """
 from __future__ import annotations
@@ -31,10 +32,16 @@ NODE_DIRECTORIES = ("shared", "startup", "workitems", "fsmounts", "applications"
 ALLOCATION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("steady", "resizing"), ("resizing", "steady"), ("resizing", "stopping"), ("stopping", "steady"),
 })
-# Node conditions: a reboot and a removal are the two things that take a node out of service.
+# Node conditions: a reboot, a reimage, a deallocation (and the start after it) and a removal take a node out
+# of service. A removal may interrupt any of them.
 CONDITION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    ("ready", "rebooting"), ("rebooting", "ready"), ("ready", "leavingpool"), ("rebooting", "leavingpool"),
+    ("ready", "rebooting"), ("rebooting", "ready"), ("ready", "reimaging"), ("reimaging", "ready"),
+    ("ready", "deallocating"), ("deallocating", "deallocated"), ("deallocated", "starting"), ("starting", "ready"),
+    *((condition, "leavingpool") for condition in ("ready", "rebooting", "reimaging", "deallocating", "deallocated",
+                                                    "starting")),
 })
+# What a node that was in the middle of a change is on the next start of the service (the change completes).
+SETTLED_ON_RESTART = {"rebooting": "ready", "reimaging": "ready", "starting": "ready", "deallocating": "deallocated"}
 
 
 def require_allocation_transition(from_state: str, to_state: str) -> None:
@@ -61,8 +68,17 @@ class NodeRule:
 NODE_RULES: dict[str, NodeRule] = {
     # The SDK documents: a node can be restarted only when it is idle or running.
     "reboot": NodeRule(frozenset({"idle", "running", "offline"})),
+    # "You can reimage a Compute Node only if it is in an idle or running state."
+    "reimage": NodeRule(frozenset({"idle", "running", "offline"})),
+    # "You can deallocate a Compute Node only if it is in an idle or running state."
+    "deallocate": NodeRule(frozenset({"idle", "running", "offline"})),
+    # "You can start a Compute Node only if it has been deallocated."
+    "start": NodeRule(frozenset({"deallocated"})),
+    # "You can add/update/delete a user account on a Compute Node only when it is in the idle or running state."
+    "users": NodeRule(frozenset({"idle", "running", "offline"})),
     "scheduling": NodeRule(frozenset({"idle", "running", "offline"})),
-    "remove": NodeRule(frozenset({"idle", "running", "offline", "rebooting"})),
+    "remove": NodeRule(frozenset({"idle", "running", "offline", "rebooting", "reimaging", "deallocating",
+                                  "deallocated", "starting"})),
 }
 
 
@@ -77,6 +93,8 @@ def node_conflict(state: str) -> BatchServiceError:
     """The 409 for a node that is busy with something else."""
     if state == "rebooting":
         return errors.node_being_rebooted()
+    if state == "reimaging":
+        return errors.node_being_reimaged()
     return errors.invalid_for_current_state(f"The node is {state}.")
 
 

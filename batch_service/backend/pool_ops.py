@@ -10,12 +10,13 @@ lives on the one shared node directory, so `retaineddata` waits for running task
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 from collections.abc import Mapping
 from typing import Any
 
 from batch_api.defaults import normal_duration
-from batch_service.backend import autoscale, errors, nodes
+from batch_service.backend import autoscale, autoscale_metrics, errors, nodes
 from batch_service.backend.conditions import NO_CONDITIONS, Conditions
 from batch_service.backend.core import AccountState, Entry, key_of
 from batch_service.backend.ids import iso
@@ -28,6 +29,7 @@ from batch_service.validation import bodies
 MIN_RESIZE_TIMEOUT = 5 * 60  # seconds; shorter resize timeouts are refused with 400 (Pool - Resize)
 MIN_AUTOSCALE_INTERVAL, MAX_AUTOSCALE_INTERVAL = 5 * 60, 168 * 3600  # section 3.3
 DEFAULT_AUTOSCALE_INTERVAL = "PT15M"
+SAMPLE_SECONDS = autoscale_metrics.SAMPLE_PERIOD.total_seconds()
 MAX_NODES_PER_REMOVAL = 100
 # PATCH changes these whenever asked; the others only while the pool has no node (a node would have to be
 # rebuilt to take them).
@@ -79,6 +81,7 @@ class PoolOperations:
         self._core = core
         self._nodes = nodes
         nodes.after_drop = self._settle_allocation
+        self.metrics = autoscale_metrics.MetricHistory()
 
     # --- creation (called when a pool is added) ------------------------------------------------------------
 
@@ -102,8 +105,9 @@ class PoolOperations:
             if pool.state == "deleting":
                 continue
             for record in self._nodes.records(pool):
-                if record["condition"] == "rebooting":
-                    nodes.move_condition(record, "ready", iso(self._core.clock.tick()))
+                settled = nodes.SETTLED_ON_RESTART.get(record["condition"])
+                if settled is not None:
+                    nodes.move_condition(record, settled, iso(self._core.clock.tick()))
             leaving = [record for record in self._nodes.records(pool) if record["condition"] == "leavingpool"]
             if leaving:
                 self._nodes.drop_nodes(pool, leaving)
@@ -360,30 +364,41 @@ class PoolOperations:
     def _parse(formula: str) -> autoscale.Formula:
         try:
             return autoscale.parse(formula)
-        except autoscale.FormulaNotSupported as exc:
-            raise errors.autoscale_not_supported_locally(str(exc)) from None
         except autoscale.FormulaSyntaxError as exc:
-            raise errors.autoscale_formula_syntax_error(str(exc)) from None
+            if len(formula) > autoscale.MAX_FORMULA_LENGTH:
+                raise errors.autoscale_formula_too_long(autoscale.MAX_FORMULA_LENGTH) from None
+            raise errors.autoscale_formula_syntax_error(exc.reason, exc.line, exc.column) from None
 
-    def _samples(self, pool: Entry) -> dict[str, int]:
-        active = running = 0
-        for job in self._core.jobs.values():
-            if job.state != "active" or key_of(str(job.model["executionInfo"].get("poolId", ""))) != \
-                    key_of(pool.model["id"]):
-                continue
-            for task in job.tasks.values():
-                state = task.model["state"]
-                active += state == "active"
-                running += state in ("preparing", "running")
-        return {"$ActiveTasks": active, "$RunningTasks": running, "$PendingTasks": active + running}
+    def _measure(self, pool: Entry) -> dt.datetime:
+        """Record a sample of the pool's metrics now; the time of it."""
+        pool_id = key_of(pool.model["id"])
+        tasks = [task.model for job in self._core.jobs.values() if job.state == "active"
+                 and key_of(str(job.model["executionInfo"].get("poolId", ""))) == pool_id
+                 for task in job.tasks.values()]
+        records = self._nodes.records(pool)
+        usable = sum(1 for record in records if self._nodes.state_of(record) in ("idle", "running"))
+        values = {**autoscale_metrics.machine_values(self._core.node_root), **autoscale_metrics.task_values(tasks),
+                  **autoscale_metrics.node_values(records, usable, int(pool.model.get("taskSlotsPerNode", 1)))}
+        now = dt.datetime.now(dt.UTC)
+        self.metrics.record(pool_id, now, values)
+        return now
 
     def _run(self, pool: Entry, formula: autoscale.Formula) -> tuple[Model, dict[str, autoscale.Value]]:
+        """The AutoScaleRun of the formula over the pool's history (a sample is taken first): its results, or
+        its error and the values as far as evaluation came (section 7's AutoScaleRunError)."""
+        now = self._measure(pool)
         run: Model = {"timestamp": iso(self._core.clock.tick())}
+        targets = (int(pool.model.get("targetDedicatedNodes") or 0), int(pool.model.get("targetLowPriorityNodes") or 0))
+        results: dict[str, autoscale.Value] = {}
         try:
-            results = formula.evaluate(self._samples(pool))
+            results = formula.evaluate(self.metrics.series(key_of(pool.model["id"]), now), now, targets)
             autoscale.node_targets(results)
         except autoscale.FormulaRuntimeError as exc:
-            run["error"] = {"code": "AutoScalingFormulaEvaluationError", "message": str(exc)}
+            run["results"] = autoscale.results_text(exc.results or results)
+            run["error"] = {"code": "AutoScalingFormulaEvaluationError", "message": str(exc),
+                            "values": [{"name": "Line", "value": str(exc.line)},
+                                       {"name": "Column", "value": str(exc.column)},
+                                       {"name": "Reason", "value": exc.reason}]}
             return run, {}
         run["results"] = autoscale.results_text(results)
         return run, results
@@ -398,6 +413,11 @@ class PoolOperations:
                                                                for v in exc.values]}}
             return {}
         pool.model["autoScaleRun"], results = self._run(pool, formula)
+        if results:  # stored as plain JSON: the settable values only, as node_targets reads them
+            dedicated, low, option = autoscale.node_targets(results)
+            results = {name: value for name, value in zip(autoscale.SETTABLE, (
+                None if dedicated is None else float(dedicated), None if low is None else float(low), option),
+                strict=True) if value is not None}
         pool.extra["autoscaleResults"] = results
         return results
 
@@ -434,3 +454,14 @@ class PoolOperations:
             old.cancel()
         tick = functools.partial(self._autoscale_tick, key)
         self._core.call_later(("autoscale", key), interval or 900.0, tick)
+        if ("metrics", "sampler") not in self._core.timers:
+            self._core.call_later(("metrics", "sampler"), SAMPLE_SECONDS, self._sample_pools)
+
+    def _sample_pools(self) -> None:
+        """Every 30 seconds: a metric sample of each pool with autoscale enabled (while there is one)."""
+        pools = [pool for pool in self._core.pools.values()
+                 if pool.state != "deleting" and pool.model.get("enableAutoScale")]
+        for pool in pools:
+            self._measure(pool)
+        if pools:
+            self._core.call_later(("metrics", "sampler"), SAMPLE_SECONDS, self._sample_pools)

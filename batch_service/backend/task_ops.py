@@ -124,9 +124,9 @@ class TaskOperations:
         conditions.check(task.model, read=True)
         return task.model
 
-    def task_items(self, job_id: str) -> Iterator[tuple[int, Model]]:
-        """(sequence, model) of every task of the job in creation order, for list paging."""
-        return ((task.seq, task.model) for task in list(self._core.job_entry(job_id).tasks.values()))
+    def task_items(self, job_id: str, after: int | None = None) -> Iterator[tuple[int, Model]]:
+        """(sequence, model) of the job's tasks in creation order from sequence `after` on, for list paging."""
+        return ((task.seq, task.model) for task in self._core.job_entry(job_id).tasks_after(after))
 
     def task_counts(self, job_id: str) -> dict[str, dict[str, int]]:
         """GET /jobs/{id}/taskcounts: counts and slot counts; preparing counts as running (section 6.3)."""

@@ -106,14 +106,15 @@ def test_autoscale_formula_sizes_the_pool_from_its_pending_tasks(client: BatchCl
                                                                               auto_scale_evaluation_interval="PT5M"))
     pool = client.get_pool(uid)
     assert pool.enable_auto_scale is True and pool.auto_scale_run is not None
-    assert pool.auto_scale_run.results == "$TargetDedicatedNodes=2;$NodeDeallocationOption=requeue"
+    assert pool.auto_scale_run.results == \
+        "$TargetDedicatedNodes=2;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
     pool = steady(client, uid)
     assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (2, 2)
     wait_until(lambda: [task_state(client, uid, f"t{n}") for n in range(4)],
                lambda states: states.count("running") == 2)
     run = client.evaluate_pool_auto_scale(uid, models.BatchPoolEvaluateAutoScaleOptions(
-        auto_scale_formula="busy = $RunningTasks; $TargetLowPriorityNodes = busy * 3 - $ActiveTasks"))
-    assert run.results == "busy=2;$TargetLowPriorityNodes=4"
+        auto_scale_formula="busy = max($RunningTasks.GetSample(1)); $TargetLowPriorityNodes = busy * 3 - $ActiveTasks"))
+    assert run.results == "$TargetDedicatedNodes=2;$TargetLowPriorityNodes=4;$NodeDeallocationOption=requeue;busy=2"
     assert refused(lambda: resize(client, uid, target_dedicated_nodes=1)) == (409, "OperationInvalidForCurrentState")
     client.disable_pool_auto_scale(uid)
     assert client.get_pool(uid).enable_auto_scale is False
@@ -121,15 +122,12 @@ def test_autoscale_formula_sizes_the_pool_from_its_pending_tasks(client: BatchCl
 
 
 @pytest.mark.parametrize(("formula", "code", "named"), [
-    ("$TargetDedicatedNodes = avg($PendingTasks.GetSample(TimeInterval_Minute * 5))", "InvalidAutoScalingSettings",
-     "avg()"),
-    ("$TargetDedicatedNodes = $CPUPercent.GetSample(1)", "InvalidAutoScalingSettings", "$CPUPercent"),
-    ("$TargetDedicatedNodes = $PendingTasks.GetSample(10)", "InvalidAutoScalingSettings", "GetSample(10)"),
-    ("$Foo = 1", "InvalidAutoScalingSettings", "$Foo"),
-    ("$TargetDedicatedNodes = (1 + ", "AutoScalingFormulaSyntaxError", "end of the formula"),
+    ("$TargetDedicatedNodes = (1 + ", "AutoScalingFormulaSyntaxError", "line 1, column 30"),
+    ("x = 1;\n$TargetDedicatedNodes = 3 # 4", "AutoScalingFormulaSyntaxError", "line 2, column 27"),
+    ("x = 1;" * 1400, "AutoScalingFormulaTooLong", "8192"),
 ])
-def test_a_formula_the_service_cannot_evaluate_is_refused_naming_why(client: BatchClient, uid: str, formula: str,
-                                                                     code: str, named: str) -> None:
+def test_a_formula_that_does_not_parse_is_refused_naming_where(client: BatchClient, uid: str, formula: str,
+                                                               code: str, named: str) -> None:
     add_pool(client, uid, targetDedicatedNodes=0)
     with pytest.raises(Exception) as raised:
         client.enable_pool_auto_scale(uid, models.BatchPoolEnableAutoScaleOptions(auto_scale_formula=formula))
@@ -152,13 +150,15 @@ def test_a_pool_created_with_autoscale_gets_the_nodes_its_formula_asks_for(clien
              autoScaleEvaluationInterval="PT5M")
     pool = client.get_pool(uid)
     assert (pool.target_dedicated_nodes, pool.current_dedicated_nodes) == (2, 2)
-    assert pool.auto_scale_run is not None and pool.auto_scale_run.results == "$TargetDedicatedNodes=2"
-    add_pool(client, uid + "-x", enableAutoScale=True, autoScaleFormula="$TargetDedicatedNodes = $CPUPercent")
+    assert pool.auto_scale_run is not None and pool.auto_scale_run.results == \
+        "$TargetDedicatedNodes=2;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
+    add_pool(client, uid + "-x", enableAutoScale=True, autoScaleFormula="$TargetDedicatedNodes = $NotDefined")
     refused_pool = client.get_pool(uid + "-x")
     assert refused_pool.current_dedicated_nodes == 0 and refused_pool.auto_scale_run is not None
     error = refused_pool.auto_scale_run.error
-    assert error is not None and error.code == "InvalidAutoScalingSettings"
-    assert "$CPUPercent" in str([pair.value for pair in error.error_values or []])
+    assert error is not None and error.code == "AutoScalingFormulaEvaluationError"
+    assert "$NotDefined" in str(error.message)
+    assert {pair.name: pair.value for pair in error.error_values or []}.items() >= {"Line": "1", "Column": "25"}.items()
 
 
 def test_nodes_and_a_resize_in_flight_survive_a_restart(tmp_path_factory: pytest.TempPathFactory, uid: str) -> None:
