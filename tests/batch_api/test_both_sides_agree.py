@@ -91,5 +91,5 @@ def test_a_pool_reports_the_defaults_of_its_table() -> None:
     bodies.validate_pool_create(body)
     pool = new_pool(body, 1)
     assert (pool["resizeTimeout"], pool["taskSlotsPerNode"], pool["enableAutoScale"]) == ("PT15M", 1, False)
-    assert pool["taskSchedulingPolicy"] == {"nodeFillType": "spread"}
+    assert pool["taskSchedulingPolicy"] == {"nodeFillType": "Spread"}  # the real service's spelling
     assert (pool["targetDedicatedNodes"], pool["currentDedicatedNodes"], pool["targetLowPriorityNodes"]) == (2, 2, 0)
