@@ -51,7 +51,11 @@ TRANSLATION = (
                                    "family (osVersion '*' is the image version 'latest')")),
     *((name, "removed in 2025-06-01: left out") for name in REMOVED),
     ("dataDisks[].storageAccountType", "moved to dataDisks[].managedDisk.storageAccountType"),
+    ("nodecounts", "node counts gain the node states added since (deallocated, deallocating, upgradingOS) at 0: "
+                   "no node could be in a state its api-version did not have"),
 )
+# Node states 2025-06-01 counts that the recorded api-versions did not have.
+NEW_NODE_COUNT_STATES = ("deallocated", "deallocating", "upgradingOS")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ def translate_body(body: Any) -> Any:
             out["virtualMachineConfiguration"] = _windows_image(value)
         elif key == "dataDisks" and isinstance(value, list):
             out[key] = [_managed_disk(disk) for disk in value]
+        elif key in ("dedicated", "lowPriority") and isinstance(value, dict) and "waitingForStartTask" in value:
+            out[key] = {**value, **{state: value.get(state, 0) for state in NEW_NODE_COUNT_STATES}}
         else:
             out[key] = translate_body(value)
     return out

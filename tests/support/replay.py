@@ -129,22 +129,28 @@ class Replayer:
         """Items pair by id (after mapping); where the local service names the objects itself (nodes, a
         schedule's jobs), the rest pair in order and their ids are learnt. Local items the recording does not
         show (the account's other objects) are not compared."""
-        by_id = {str(item.get("id")).lower(): item for item in local if isinstance(item, dict) and "id" in item}
+        by_id = {str(_item_id(item)).lower(): item for item in local
+                 if isinstance(item, dict) and _item_id(item) is not None}
         pairs = []
         for item in real:
-            key = self.ids.get(str(item.get("id")), str(item.get("id"))) if isinstance(item, dict) else ""
+            key = self.ids.get(str(_item_id(item)), str(_item_id(item))) if isinstance(item, dict) else ""
             pairs.append((item, by_id.pop(key.lower(), None)))
         unpaired = [item for item in local if isinstance(item, dict) and item in by_id.values()]
         for index, (item, match) in enumerate(pairs):
             if match is None and named_here and unpaired:
                 match = unpaired.pop(0)
                 self.ids[str(item.get("id"))] = str(match.get("id"))  # a name the local service chose
-            label = f"value[{item.get('id', index) if isinstance(item, dict) else index}]"
+            label = f"value[{_item_id(item) or index if isinstance(item, dict) else index}]"
             if match is None:
                 outcome.properties += count_properties(item) - 1
                 _count(outcome, entry, label, False, "in the real list, missing from the local one")
             else:
                 _compare(entry, label, item, match, outcome, skip=("id",))
+
+
+def _item_id(item: Any) -> Any:
+    """What names a list item: its id, or the pool it counts (node counts, usage metrics)."""
+    return item.get("id", item.get("poolId")) if isinstance(item, dict) else None
 
 
 def _compare(entry: int, where: str, real: Any, local: Any, outcome: Outcome, skip: tuple[str, ...] = ()) -> None:

@@ -69,6 +69,15 @@ def test_a_data_disk_storage_account_type_moves_into_its_managed_disk() -> None:
         {"lun": 2, "diskSizeGB": 8}]}
 
 
+def test_node_counts_gain_the_newer_node_states_at_zero() -> None:
+    counts = {"creating": 1, "idle": 2, "waitingForStartTask": 0, "total": 3}
+    translated = translate_body({"value": [{"poolId": "p", "dedicated": counts, "lowPriority": counts}]})
+    for side in ("dedicated", "lowPriority"):
+        assert translated["value"][0][side] == {"creating": 1, "idle": 2, "waitingForStartTask": 0, "total": 3,
+                                                "deallocated": 0, "deallocating": 0, "upgradingOS": 0}
+    assert translate_body({"dedicated": {"idle": 1}}) == {"dedicated": {"idle": 1}}  # not a node count
+
+
 def test_the_translated_recordings_hold_nothing_2025_06_01_removed() -> None:
     before = set().union(*(_keys([e["RequestBody"], e["ResponseBody"]]) for n in CONVERSATIONS
                            for e in raw(n)["Entries"]))
