@@ -174,7 +174,7 @@ def install_error_paragraphs(describe: Callable[[BaseException, str, str], str |
     def format_exc(*args: Any, **kwargs: Any) -> str:
         error, trace = sys.exc_info()[1:]
         if error is not None and trace is not None:
-            text = describe(error, *_provider_call(trace))
+            text = describe(error, *failed_call(trace))
             if text is not None:
                 return text
         return str(sdk_traceback.format_exc(*args, **kwargs))
@@ -185,7 +185,7 @@ def install_error_paragraphs(describe: Callable[[BaseException, str, str], str |
     host.traceback = shim  # type: ignore[attr-defined]
 
 
-def _provider_call(trace: types.TracebackType) -> tuple[str, str]:
+def failed_call(trace: types.TracebackType) -> tuple[str, str]:
     """(resource label, operation) of a failed provider call: the class of the innermost provider method on
     the stack (`_BatchJobProvider` -> `BatchJob`) and the RPC the host's wrapper was running (`Create`)."""
     operation, resource = "", "resource"
