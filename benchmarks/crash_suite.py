@@ -189,10 +189,11 @@ class CrashStack:
                                              "batch:accountKey": self.service.account_key}))
 
 
-def nth(wanted: int, method: str, fragment: str) -> Rule:
-    """The `wanted`-th request (from 1) whose method is `method` and whose path contains `fragment`."""
+def nth(wanted: int, method: str = "", fragment: str = "") -> Rule:
+    """The `wanted`-th request (from 1, counted from when the rule is armed) whose method is `method` and whose
+    path contains `fragment` (empty: any)."""
     seen = itertools.count(1)
-    return lambda _n, m, path: m == method and fragment in path and next(seen) == wanted
+    return lambda _n, m, path: m == (method or m) and fragment in path and next(seen) == wanted
 
 
 def kill_and_repair(point: str, root: Path, service: RunningService, proxy: HoldingProxy,
@@ -242,7 +243,7 @@ def run_seed(seed: int, root: Path, service: RunningService, proxy: HoldingProxy
     wanted, after_service = rng.randint(1, RANDOM_REQUESTS), rng.random() < 0.5
     point = f"seed {seed} (request {wanted}, {'after' if after_service else 'before'} the service)"
     scenario = Scenario(f"crash-seed-{seed}", 1000, wait=True, extras=True)
-    return kill_and_repair(point, root, service, proxy, scenario, lambda n, _m, _p: n == wanted,
+    return kill_and_repair(point, root, service, proxy, scenario, nth(wanted),
                            after_service=after_service)
 
 

@@ -172,8 +172,9 @@ def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started
 
 
 # A task whose creationTime is at most this much earlier than our create call is the call's own (a retried
-# POST whose first answer was lost); the allowance covers a clock slightly behind the service's.
-CLOCK_ALLOWANCE_SECONDS = 5.0
+# POST whose first answer was lost); the allowance covers a clock slightly ahead of the service's. Any other
+# existing task is this stack's only if its job carries this stack's marker.
+CLOCK_ALLOWANCE_SECONDS = 1.0
 
 
 def _created_at(live: dict[str, Any]) -> float:
