@@ -143,3 +143,15 @@ def test_a_schedule_of_this_stack_is_carried_on_with_and_another_stacks_refused(
     assert outs_of(_BatchJobScheduleProvider().create(_schedule(OURS)))["etag"] == outs_of(first)["etag"]
     with pytest.raises(ProviderFailure, match="belongs to stack 'organization/crash/dev'"):
         _BatchJobScheduleProvider().create(_schedule(THEIRS))
+
+
+def test_a_metadata_update_keeps_the_marker_and_shows_no_drift_after(client: BatchClient) -> None:
+    created = _BatchJobProvider().create(_job("cs-metadata"))
+    olds = {**_job("cs-metadata"), **outs_of(created)}
+    news = _job("cs-metadata")
+    news["spec"]["metadata"] = [{"name": "team", "value": "render"}]
+    _BatchJobProvider().update("cs-metadata", olds, news)
+    live = client.get_job("cs-metadata")
+    assert live is not None and _base.owner_of(live) == OURS
+    assert {"name": "team", "value": "render"} in live["metadata"]
+    assert not _BatchJobProvider().diff("cs-metadata", news, news).changes
