@@ -173,7 +173,8 @@ _WHAT_TO_DO = {
     "AuthenticationFailed": "check batch:accountName and batch:accountKey (or your Entra ID sign-in) with "
                             "`pulumi config`",
     "Throttled": "the service is busy; run the same command again in a minute",
-    "NotFound": "it was deleted outside this stack; run `pulumi refresh --yes`, then `pulumi up`",
+    "NotFound": "check the id it names (a job named by job_id= must exist); if it was deleted outside this "
+                "stack, run `pulumi refresh --yes`, then `pulumi up`",
     "Exists": "the id is taken; choose another id, or delete the existing object and run `pulumi up` again",
     "PreconditionFailed": "it changed while this command ran; run `pulumi up` again",
     "Conflict": "its current state does not allow this; run `pulumi refresh --yes`, then the command again",
