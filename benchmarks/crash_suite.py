@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -64,8 +65,9 @@ NAMED_POINTS = ("job-create", "chunks", "replace", "wait")
 # completes them at once without processes (what a wait needs).
 RUNNERS = {"job-create": "none", "chunks": "none", "replace": "none", "wait": "instant"}
 SEED_RUNNER = "instant"
-# How many requests a seeded run's kill is drawn from: the program's first `up` sends about this many.
-RANDOM_REQUESTS = 30
+# A seeded run kills at one of the first this-many requests of its `up` (which sends ~30: 9 creates and
+# reads, 10 chunks, then the waits).
+RANDOM_REQUESTS = 24
 COMMAND_TIMEOUT = 300.0
 
 
@@ -98,6 +100,7 @@ class Outcome:
     killed: bool = False
     locked: bool = False
     pending: int = 0
+    kept_tasks: int = 0
     recovery_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
@@ -111,7 +114,8 @@ class Outcome:
         """The printed row."""
         state = "converged" if self.ok else "FAILED: " + "; ".join(self.problems or self.leftovers or ["no kill"])
         return (f"{self.point}: killed at {self.held or '-'}; locked {'yes' if self.locked else 'no'}; "
-                f"recovery (cancel + up) {self.recovery_seconds:.1f} s; pending creates the engine kept "
+                f"recovery (cancel + up) {self.recovery_seconds:.1f} s, keeping {self.kept_tasks} tasks the "
+                f"killed run added; pending creates the engine kept "
                 f"{self.pending}; {state}")
 
 
@@ -162,6 +166,8 @@ class CrashStack:
         outcome.recovery_seconds = time.monotonic() - started
         if done.returncode != 0:
             outcome.problems.append(f"`pulumi up` after the kill exited {done.returncode}:\n{done.stdout[-3000:]}")
+        kept = re.search(r"(\d+) of \d+ tasks were added by an earlier", done.stdout)
+        outcome.kept_tasks = int(kept.group(1)) if kept else 0
         return done
 
     def converged(self, scenario: Scenario) -> list[str]:

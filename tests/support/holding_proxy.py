@@ -110,13 +110,19 @@ def _handler(proxy: HoldingProxy, client: httpx.Client) -> type[BaseHTTPRequestH
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client killed mid-request is what the crash tests do: not worth a traceback."""
+
+
 @contextmanager
 def holding_proxy(upstream: str) -> Iterator[HoldingProxy]:
     """A proxy on a free 127.0.0.1 port in front of `upstream`; stopped (every hold released) on exit."""
     proxy = HoldingProxy(upstream.rstrip("/"))
     with httpx.Client(timeout=120.0, limits=httpx.Limits(max_connections=32)) as client:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy, client))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _handler(proxy, client))
         proxy.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
         thread = threading.Thread(target=server.serve_forever, name="holding-proxy", daemon=True)
         thread.start()
