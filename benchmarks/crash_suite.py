@@ -8,8 +8,9 @@ group at the moment that request is held. Named points: `job-create` (the job's 
 answer never came back), `chunks` (a 20,000-task collection, after ~30 add-task-collection requests),
 `replace` (a job replace, after its delete and before its create), `wait` (while the collection waits for
 its tasks to complete). A seed kills at a random request of a program with a job, a 1,000-task collection
-that waits, a task and a job schedule. Then, as the README says: `pulumi cancel --yes` if the stack is locked,
-and `pulumi up`; converged means every task exists exactly once, the state holds every resource with no
+that waits, a task and a job schedule. Then, as the README says: `pulumi cancel --yes` if the stack is locked
+(`python -m deploy unlock` when the killed engine left a state file half-written, which `cancel` cannot
+load), and `pulumi up`; converged means every task exists exactly once, the state holds every resource with no
 pending operation, and `pulumi preview --expect-no-changes` exits 0. Prints one line per run: the point (or
 seed and request), whether it was locked, the recovery time (`cancel` + `up`) and the outcome.
 """
@@ -99,6 +100,7 @@ class Outcome:
     held: str = ""
     killed: bool = False
     locked: bool = False
+    torn: bool = False
     pending: int = 0
     kept_tasks: int = 0
     recovery_seconds: float = 0.0
@@ -113,7 +115,8 @@ class Outcome:
     def line(self) -> str:
         """The printed row."""
         state = "converged" if self.ok else "FAILED: " + "; ".join(self.problems or self.leftovers or ["no kill"])
-        return (f"{self.point}: killed at {self.held or '-'}; locked {'yes' if self.locked else 'no'}; "
+        repair = "; a torn state file repaired by `deploy unlock`" if self.torn else ""
+        return (f"{self.point}: killed at {self.held or '-'}; locked {'yes' if self.locked else 'no'}{repair}; "
                 f"recovery (cancel + up) {self.recovery_seconds:.1f} s, keeping {self.kept_tasks} tasks the "
                 f"killed run added; pending creates the engine kept "
                 f"{self.pending}; {state}")
@@ -161,7 +164,15 @@ class CrashStack:
         started = time.monotonic()
         outcome.locked = bool(self.locks())
         if outcome.locked:
-            self.cli.run("cancel", "--yes", timeout=COMMAND_TIMEOUT)
+            cancel = self.cli.run("cancel", "--yes", check=False, timeout=COMMAND_TIMEOUT)
+            if cancel.returncode != 0 and "failed to load checkpoint" in cancel.stdout:
+                # The engine died while the file backend rewrote a state file's sidecar: the README's
+                # `python -m deploy unlock` removes the dead engine's lock and the torn file.
+                outcome.torn = True
+                subprocess.run([sys.executable, "-m", "deploy", "unlock", "--stack", self.stack], cwd=PROJECT_DIR,
+                               env=self.cli.env, check=True, capture_output=True, timeout=60)
+            elif cancel.returncode != 0:
+                outcome.problems.append(f"`pulumi cancel` exited {cancel.returncode}:\n{cancel.stdout[-2000:]}")
         done = self.cli.run("up", "--yes", "--skip-preview", check=False, timeout=COMMAND_TIMEOUT)
         outcome.recovery_seconds = time.monotonic() - started
         if done.returncode != 0:
