@@ -147,10 +147,17 @@ def install_host_fixes(engine: int | None) -> None:
 
 
 def debugging() -> bool:
-    """True when the user asked for debugging output: PULUMI_DEBUG set, or `-v` passed on to the host."""
+    """True when the user asked for debugging output: PULUMI_DEBUG set, or `-v`/`--verbose`/`--debug` given
+    to the engine (which passes `-v` on to a plugin only with `--logflow`, so its command line is read)."""
     if os.environ.get("PULUMI_DEBUG", "").lower() not in ("", "0", "false"):
         return True
-    return any(arg == "-v" or arg.startswith(("-v=", "--verbose")) for arg in sys.argv[1:])
+    engine = engine_pid()
+    try:
+        engine_args = pathlib.Path(f"/proc/{engine}/cmdline").read_bytes().decode().split("\0") if engine else []
+    except OSError:
+        engine_args = []
+    return any(arg in ("-v", "-d", "--debug") or arg.startswith(("-v=", "--verbose"))
+               for arg in [*sys.argv[1:], *engine_args[1:]])
 
 
 def install_error_paragraphs(describe: Callable[[BaseException, str, str], str | None]) -> None:

@@ -1,6 +1,7 @@
 """The ownership marker a stack puts on the jobs and schedules it creates, and the error paragraphs users see."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
@@ -100,3 +101,18 @@ def test_the_failed_call_is_named_by_provider_class_and_rpc() -> None:
     with pytest.raises(ProviderFailure) as failed:
         wrapper(Create, _BatchJobProvider())
     assert failed_call(failed.value.__traceback__) == ("BatchJob", "create")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("argv", "env", "expected"), [
+    (["pulumi.dynamic", "127.0.0.1:1"], "", False),
+    (["pulumi.dynamic", "-v=9", "--logflow", "127.0.0.1:1"], "", True),
+    (["pulumi.dynamic", "127.0.0.1:1"], "1", True),
+    (["pulumi.dynamic", "127.0.0.1:1"], "false", False),
+])
+def test_tracebacks_are_kept_when_debugging_is_asked_for(argv: list[str], env: str, expected: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers import sdk_fixes
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("PULUMI_DEBUG", env)
+    assert sdk_fixes.debugging() is expected  # no `pulumi` engine above a test process
