@@ -89,28 +89,36 @@ def same_id(a: str | None, b: str | None) -> bool:
     return (a or "").lower() == (b or "").lower()
 
 
-def post_tolerating_duplicate(post: Callable[[], object]) -> None:
-    """Send a create; a 409 …Exists or a lost response is settled by the caller reading the object back
-    (a retried POST may meet its own earlier success, batch-api.md 4.4 and 9)."""
+def post_tolerating_duplicate(post: Callable[[], object]) -> bool:
+    """Send a create; True when the service answered that it created it. A 409 …Exists or a lost response
+    (False) is settled by the caller reading the object back (a retried POST may meet its own earlier success,
+    batch-api.md 4.4 and 9)."""
     try:
         post()
     except Exists:
-        pass
+        return False
     except TransportError as error:
         if not error.maybe_applied:
             raise
+        return False
+    return True
 
 
-def post_after_deletion(post: Callable[[], object], wait_deleted: Callable[[], None]) -> None:
+def post_after_deletion(post: Callable[[], object], wait_deleted: Callable[[], None]) -> bool:
     """A create that may meet its id still being deleted (a replace whose delete was interrupted, or a job
-    deleted out of band): wait until the old object is gone, then send the create again."""
+    deleted out of band): wait until the old object is gone, then send the create again. True when the
+    service answered that it created it."""
     try:
-        post_tolerating_duplicate(post)
+        return post_tolerating_duplicate(post)
     except Conflict as error:
         if error.code not in ("JobBeingDeleted", "JobScheduleBeingDeleted"):
             raise
         wait_deleted()
-        post_tolerating_duplicate(post)
+        return post_tolerating_duplicate(post)
+
+
+# What a create says when it carries on with the object an earlier run (or its own lost request) created.
+KEPT = "already created by this stack (an interrupted run, or a request whose answer was lost): kept as it is"
 
 
 class ProviderFailure(Exception):

@@ -11,6 +11,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from providers import _base, job_link
 from providers._base import (
+    KEPT,
     BatchProvider,
     ProviderFailure,
     announce,
@@ -79,11 +80,8 @@ class _BatchJobProvider(BatchProvider):
         that died before its state was written, or a lost response), or any identical one with adopt=True."""
         body = _creation_body(props)
         job_link.LIVE_JOB_RULES.forget(body["id"])
-        if not props.get("adopt"):
-            client = connection()
-            post_after_deletion(lambda: client.create_job(with_owner(body, props.get("owner"))),
-                                lambda: client.wait_job_deleted(body["id"], DELETE_TIMEOUT_SECONDS))
-        live = _adoptable(body, props)
+        created = not props.get("adopt") and _posted(body, props)
+        live = _adoptable(body, props, created)
         return CreateResult(body["id"], _outputs(props, _wait_if_asked(props, live)))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -157,9 +155,9 @@ def _plan(id_: str, spec: dict[str, Any]) -> DiffPlan:
     return diff_job(spec, None if live is None else without_owner(live))
 
 
-def _adoptable(spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """The job after a create that met an existing one (a lost response, JobExists) or with adopt=True: create
-    it if it is not there; carry on with it only if it equals the spec and this stack created it (its marker),
+def _adoptable(spec: dict[str, Any], props: dict[str, Any], created: bool) -> dict[str, Any]:
+    """The job after its POST (`created`: the service said it created it), or after one that met an existing
+    job (a lost response, JobExists), or with adopt=True: create it if it is not there; carry on with it only if it equals the spec and this stack created it (its marker),
     or adopt=True takes it over."""
     client, owner = connection(), props.get("owner")
     live = client.get_job(spec["id"])
@@ -176,7 +174,17 @@ def _adoptable(spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     plan = diff_job(spec, without_owner(live))
     if plan.has_changes:
         raise ProviderFailure(_differs_message(spec, plan))
+    if not created and found == owner:
+        announce(f"BatchJob {spec['id']!r}", [KEPT])
     return live
+
+
+def _posted(body: dict[str, Any], props: dict[str, Any]) -> bool:
+    """POST the job marked with this stack; True when the service answered that it created it."""
+    client = connection()
+    return post_after_deletion(lambda: client.create_job(with_owner(body, props.get("owner"))),
+                               lambda: client.wait_job_deleted(body["id"], DELETE_TIMEOUT_SECONDS))
+
 
 
 def _differs_message(spec: dict[str, Any], plan: DiffPlan) -> str:

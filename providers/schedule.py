@@ -15,6 +15,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from providers import _base
 from providers._base import (
+    KEPT,
     BatchProvider,
     ProviderFailure,
     announce,
@@ -140,8 +141,8 @@ class _BatchJobScheduleProvider(BatchProvider):
         with an identical schedule this stack created (a run that died before its state was written)."""
         spec, owner = props["spec"], props.get("owner")
         client = connection()
-        post_after_deletion(lambda: client.create_job_schedule(with_owner(spec, owner)),
-                            lambda: _wait_deleted(spec["id"]))
+        created = post_after_deletion(lambda: client.create_job_schedule(with_owner(spec, owner)),
+                                      lambda: _wait_deleted(spec["id"]))
         live = client.get_job_schedule(spec["id"])
         if live is None:
             raise ProviderFailure(f"creating job schedule {spec['id']!r}: the service accepted it but cannot "
@@ -156,6 +157,8 @@ class _BatchJobScheduleProvider(BatchProvider):
                                   f"and differs from the desired spec ({'; '.join(plan.describe())}); make the "
                                   f"spec match it, change the id, or delete it ({remedy}) and run `pulumi up` "
                                   "again")
+        if not created:
+            announce(f"BatchJobSchedule {spec['id']!r}", [KEPT])
         return CreateResult(spec["id"], _outputs(props, live))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from providers import _base
-from providers._base import ProviderFailure
+from providers._base import KEPT, ProviderFailure
 from providers.client import BatchClient
 from providers.collection import _BatchTaskCollectionProvider, encode_tasks
 from providers.job import _BatchJobProvider
@@ -38,9 +38,12 @@ def _job(job_id: str, owner: str | None = OURS, **extra: Any) -> dict[str, Any]:
     return {"spec": {"id": job_id, "poolInfo": {"poolId": "local"}, "priority": 5}, "owner": owner, **extra}
 
 
-def test_a_job_created_by_this_stack_before_a_crash_is_carried_on_with(client: BatchClient) -> None:
+def test_a_job_created_by_this_stack_before_a_crash_is_carried_on_with(
+        client: BatchClient, capsys: pytest.CaptureFixture[str]) -> None:
     first = _BatchJobProvider().create(_job("cs-job"))
+    assert KEPT not in capsys.readouterr().err
     again = _BatchJobProvider().create(_job("cs-job"))  # the state never heard of the first create
+    assert f"BatchJob 'cs-job': {KEPT}" in capsys.readouterr().err
     assert again.id == first.id and outs_of(again)["etag"] == outs_of(first)["etag"]
     live = client.get_job("cs-job")
     assert live is not None and _base.owner_of(live) == OURS
