@@ -254,8 +254,7 @@ def _resumable(client: BatchClient, props: dict[str, Any], tasks: list[dict[str,
         shown = "; ".join(f"{task_id}: {', '.join(plan.describe())}" for task_id, plan in differing[:5])
         raise ProviderFailure(
             f"{label}: {len(live)} of its tasks are already in job {job_id!r}, added by an earlier run of "
-            f"this stack, and "
-            f"{len(differing)} differ from the spec ({shown}); delete those (`az batch task delete --job-id "
+            f"this stack, and {len(differing)} differ from the spec ({shown}); delete those (`az batch task delete --job-id "
             f"{job_id} --task-id <id>`) or put their earlier spec back, then run `pulumi up` again")
     announce(f"BatchTaskCollection {props.get('name')!r}",
              [(f"{len(live)} of {len(tasks)} tasks were added by an earlier, interrupted run of this stack: "

@@ -71,13 +71,14 @@ class _BatchTaskProvider(BatchProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the task; adopt an identical existing one (adopt=True, or a retried create that met TaskExists)."""
         job_id, spec = props["job_id"], props["spec"]
-        started = time.time()
+        started, created = time.time(), False
         if not props.get("adopt"):
             try:
-                post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
+                created = post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
             except BatchError as error:
                 raise _refused(job_id, spec, error) from None
-        live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props, started))
+        mine = created or props.get("adopt")
+        live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props, None if mine else started))
         return CreateResult(f"{job_id}/{spec['id']}", _outputs(props, live))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -147,10 +148,11 @@ def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict
     return diff_task(spec, live, job_max_task_retry_count=job_link.inherited_retry_count(rules))
 
 
-def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started: float) -> dict[str, Any]:
-    """The task after a create that met an existing one (a lost response, TaskExists) or with adopt=True:
-    create it if it is not there; carry on with it only if it equals the spec and this stack created it, or
-    adopt=True takes it over."""
+def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started: float | None) -> dict[str, Any]:
+    """The task after its create; `started`: when a create that met an existing task (a lost response,
+    TaskExists) began, None when the service answered that it created it or adopt=True takes it over. Create
+    it if it is not there; carry on with an existing one only if it equals the spec and this stack created it
+    (this very call, or its job carries this stack's marker)."""
     client = connection()
     live = client.get_task(job_id, spec["id"])
     if live is None:
@@ -159,7 +161,7 @@ def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started
         if live is None:
             raise ProviderFailure(f"creating task {job_id}/{spec['id']}: accepted but cannot be read back")
         return live
-    if not props.get("adopt") and _created_at(live) < started - CLOCK_ALLOWANCE_SECONDS:
+    if started is not None and _created_at(live) < started - CLOCK_ALLOWANCE_SECONDS:
         ours, found = job_owned_by(client, job_id, props.get("owner"))
         if not ours:
             raise ProviderFailure(foreign_owner_text(
