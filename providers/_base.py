@@ -161,10 +161,14 @@ def with_owner(body: dict[str, Any], owner: str | None) -> dict[str, Any]:
     return {**body, "metadata": [*kept, {"name": OWNER_METADATA, "value": owner}]}
 
 
-def job_owned_by(client: BatchClient, job_id: str, owner: str | None) -> tuple[bool, str | None]:
-    """Whether the job carries the marker of stack `owner`, and the stack its marker names (None: none)."""
-    found = owner_of(client.get_job(job_id, select="id,metadata"))
-    return bool(owner) and found == owner, found
+def job_owned_by(client: BatchClient, props: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Whether the job of a task or collection (`props`) is this stack's, and the stack its marker names
+    (None: none). It is when it carries this stack's marker, or when the program wires the task to a BatchJob
+    of its own (`job=`): that job is in this stack's state by now (created, or taken over with adopt=True,
+    or created before jobs were marked), since a refused job stops everything wired to it."""
+    found = owner_of(client.get_job(str(props["job_id"]), select="id,metadata"))
+    owner = props.get("owner")
+    return props.get("job_instance") is not None or (bool(owner) and found == owner), found
 
 
 def foreign_owner_text(what: str, found: str | None, remedy: str) -> str:

@@ -241,7 +241,7 @@ def _resumable(client: BatchClient, props: dict[str, Any], tasks: list[dict[str,
     if not live:
         return set()
     label = f"creating BatchTaskCollection {props.get('name')!r}"
-    ours, owner = job_owned_by(client, job_id, props.get("owner"))
+    ours, owner = job_owned_by(client, props)
     if not ours:
         raise ProviderFailure(foreign_owner_text(
             f"{label}: task {live[0]['id']} (one of {len(live)} of its tasks already in job {job_id!r})", owner,

@@ -162,7 +162,7 @@ def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started
             raise ProviderFailure(f"creating task {job_id}/{spec['id']}: accepted but cannot be read back")
         return live
     if started is not None and _created_at(live) < started - CLOCK_ALLOWANCE_SECONDS:
-        ours, found = job_owned_by(client, job_id, props.get("owner"))
+        ours, found = job_owned_by(client, props)
         if not ours:
             raise ProviderFailure(foreign_owner_text(
                 f"creating task {job_id}/{spec['id']}: a task with this id", found,

@@ -158,3 +158,15 @@ def test_a_metadata_update_keeps_the_marker_and_shows_no_drift_after(client: Bat
     assert live is not None and _base.owner_of(live) == OURS
     assert {"name": "team", "value": "render"} in live["metadata"]
     assert not _BatchJobProvider().diff("cs-metadata", news, news).changes
+
+
+def test_tasks_in_an_unmarked_job_are_kept_only_when_the_program_declares_that_job(client: BatchClient) -> None:
+    # A job created before jobs were marked, or taken over with adopt=True: unmarked, yet this stack's own
+    # when the collection is wired to it with job= (the engine ran that job's create or adoption first).
+    client.create_job({"id": "cs-unmarked", "poolInfo": {"poolId": "local"}})
+    client.add_task_collection("cs-unmarked", [{"id": "t0000", "commandLine": "/bin/true"}])
+    with pytest.raises(ProviderFailure, match="not created by this stack"):
+        _BatchTaskCollectionProvider().create(_collection("cs-unmarked", 3))  # job_id= only
+    declared = {**_collection("cs-unmarked", 3), "job_instance": "a1b2c3"}  # job=
+    assert outs_of(_BatchTaskCollectionProvider().create(declared))["task_count"] == 3
+    assert sorted(t["id"] for t in client.list_tasks("cs-unmarked")) == ["t0000", "t0001", "t0002"]
