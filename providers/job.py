@@ -156,9 +156,9 @@ def _plan(id_: str, spec: dict[str, Any]) -> DiffPlan:
 
 
 def _adoptable(spec: dict[str, Any], props: dict[str, Any], created: bool) -> dict[str, Any]:
-    """The job after its POST (`created`: the service said it created it), or after one that met an existing
-    job (a lost response, JobExists), or with adopt=True: create it if it is not there; carry on with it only if it equals the spec and this stack created it (its marker),
-    or adopt=True takes it over."""
+    """The job after its POST (`created`: the service said it created it), after a POST that met an existing
+    job (a lost response, JobExists), or with adopt=True: create it if it is not there; carry on with it only
+    if it equals the spec and this stack created it (its marker), or adopt=True takes it over."""
     client, owner = connection(), props.get("owner")
     live = client.get_job(spec["id"])
     if live is None:
@@ -184,7 +184,6 @@ def _posted(body: dict[str, Any], props: dict[str, Any]) -> bool:
     client = connection()
     return post_after_deletion(lambda: client.create_job(with_owner(body, props.get("owner"))),
                                lambda: client.wait_job_deleted(body["id"], DELETE_TIMEOUT_SECONDS))
-
 
 
 def _differs_message(spec: dict[str, Any], plan: DiffPlan) -> str:
