@@ -170,3 +170,10 @@ def test_tasks_in_an_unmarked_job_are_kept_only_when_the_program_declares_that_j
     declared = {**_collection("cs-unmarked", 3), "job_instance": "a1b2c3"}  # job=
     assert outs_of(_BatchTaskCollectionProvider().create(declared))["task_count"] == 3
     assert sorted(t["id"] for t in client.list_tasks("cs-unmarked")) == ["t0000", "t0001", "t0002"]
+
+
+def test_a_delete_repeated_while_the_first_is_under_way_waits_for_it(client: BatchClient) -> None:
+    _BatchJobProvider().create(_job("cs-delete"))
+    client.delete_job("cs-delete")  # the killed run's delete, still going
+    _BatchJobProvider().delete("cs-delete", _job("cs-delete"))
+    assert client.get_job("cs-delete") is None
