@@ -175,5 +175,7 @@ def test_tasks_in_an_unmarked_job_are_kept_only_when_the_program_declares_that_j
 def test_a_delete_repeated_while_the_first_is_under_way_waits_for_it(client: BatchClient) -> None:
     _BatchJobProvider().create(_job("cs-delete"))
     client.delete_job("cs-delete")  # the killed run's delete, still going
+    deleting = client.get_job("cs-delete")
+    assert deleting is not None and deleting["state"] == "deleting"
     _BatchJobProvider().delete("cs-delete", _job("cs-delete"))
     assert client.get_job("cs-delete") is None
