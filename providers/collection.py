@@ -26,7 +26,18 @@ from pulumi.dynamic import (
 from pulumi.runtime import rpc
 
 from providers import _base, job_link
-from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
+from providers._base import (
+    BatchProvider,
+    ProviderFailure,
+    announce,
+    connection,
+    contains_unknown,
+    foreign_owner_text,
+    job_owned_by,
+    public,
+    stack_owner,
+)
+from providers.client import BatchClient
 from providers.client.errors import BatchClientError, NotFound
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
 from providers.diff import diff_task
@@ -112,13 +123,15 @@ class _BatchTaskCollectionProvider(BatchProvider):
         return DiffResult(changes=plan.has_changes or options_changed, replaces=[], delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Add every task in chunks, then (if asked) let the job end when its tasks end. When the service
+        """Add every task in chunks, then (if asked) let the job end when its tasks end. Tasks an earlier run
+        of this stack added before it died are taken as they are when they equal the spec. When the service
         refuses some, the ones this create added are deleted again: a failed create leaves no task behind."""
         job_id, tasks = props["job_id"], decode_tasks(props["tasks"])
         client = connection()
+        found = _resumable(client, props, tasks)
         batcher = TaskBatcher(client, job_id)
         try:
-            batcher.add(tasks)
+            batcher.add([task for task in tasks if str(task["id"]).lower() not in found] if found else tasks)
         except (ProviderFailure, BatchClientError):
             delete_tasks(client, job_id, batcher.added)
             raise
@@ -216,6 +229,39 @@ def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
     return plan
 
 
+def _resumable(client: BatchClient, props: dict[str, Any], tasks: list[dict[str, Any]]) -> set[str]:
+    """The (lower-case) ids of the collection's tasks already in the job: what an earlier run of this stack
+    added before it was killed. Refused unless the job is this stack's and each of them equals its spec."""
+    job_id = props["job_id"]
+    desired = {str(t["id"]).lower(): t for t in tasks}
+    try:
+        live = [t for t in client.list_tasks(job_id) if str(t["id"]).lower() in desired]
+    except NotFound:
+        return set()  # the add names the missing job
+    if not live:
+        return set()
+    label = f"creating BatchTaskCollection {props.get('name')!r}"
+    ours, owner = job_owned_by(client, props)
+    if not ours:
+        raise ProviderFailure(foreign_owner_text(
+            f"{label}: task {live[0]['id']} (one of {len(live)} of its tasks already in job {job_id!r})", owner,
+            f"`az batch task delete --job-id {job_id} --task-id <id>` for each"))
+    retry_default = job_link.inherited_retry_count(job_link.job_rules_of(connection, props))
+    differing = [(t["id"], diff_task(desired[str(t["id"]).lower()], t, job_max_task_retry_count=retry_default))
+                 for t in live]
+    differing = [(task_id, plan) for task_id, plan in differing if plan.has_changes]
+    if differing:
+        shown = "; ".join(f"{task_id}: {', '.join(plan.describe())}" for task_id, plan in differing[:5])
+        raise ProviderFailure(
+            f"{label}: {len(live)} of its tasks are already in job {job_id!r}, added by an earlier run of "
+            f"this stack, and {len(differing)} differ from the spec ({shown}); delete those (`az batch task delete --job-id "
+            f"{job_id} --task-id <id>`) or put their earlier spec back, then run `pulumi up` again")
+    announce(f"BatchTaskCollection {props.get('name')!r}",
+             [(f"{len(live)} of {len(tasks)} tasks were added by an earlier, interrupted run of this stack: "
+              f"kept; adding the other {len(tasks) - len(live)}")])
+    return {str(t["id"]).lower() for t in live}
+
+
 def _complete_job_if_asked(props: dict[str, Any]) -> None:
     """Race-free completion: the job was created with `noaction`; only now that every task is in, switch it
     to `terminatejob` (an empty job would otherwise complete at once, batch-api.md 6.2)."""
@@ -232,7 +278,7 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
 
 def _outputs(props: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, Any]:
     """The outputs for `props`, whose task list the caller has already decoded (`tasks`)."""
-    outs = {k: props.get(k) for k in ("name", "job_id", "job_instance", "job_rules")}
+    outs = {k: props.get(k) for k in ("name", "job_id", "job_instance", "job_rules", "owner")}
     outs.update(_options(props))
     ids = [t["id"] for t in tasks]
     outs["task_ids"] = encode_ids(ids)
@@ -269,7 +315,7 @@ class BatchTaskCollection(Resource, module="batch", name="TaskCollection"):
             "tasks": mark_secret_spec("task", encode_tasks(bodies) if is_plain(bodies)
                                       else pulumi.Output.from_input(bodies).apply(encode_tasks)),
             "job_instance": wiring.job_instance, "job_rules": wiring.job_rules,
-            "complete_job": job.defer_completion if job is not None else False,
+            "complete_job": job.defer_completion if job is not None else False, "owner": stack_owner(),
             "task_ids": None, "task_count": None, "counts": None, "exit_codes": None, "failures": None,
             "stdout_tail": None, "stderr_tail": None,
         }

@@ -112,7 +112,11 @@ def _in_parallel(work: Callable[[Any], object], items: Iterable[Any]) -> None:
 
 
 def delete_tasks(client: BatchClient, job_id: str, task_ids: list[str]) -> None:
-    """Delete the tasks in parallel; a task (or job) already gone counts as deleted."""
+    """Delete the tasks in parallel; a task (or job) already gone counts as deleted. A job that is gone (a
+    repeated delete after a crash, a job deleted with its tasks) costs one GET, not one DELETE per task."""
+    if task_ids and client.get_job(job_id, select="id") is None:
+        return
+
     def delete_one(task_id: str) -> None:
         try:
             client.delete_task(job_id, task_id)

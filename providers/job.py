@@ -11,14 +11,21 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from providers import _base, job_link
 from providers._base import (
+    KEPT,
     BatchProvider,
     ProviderFailure,
     announce,
     connection,
     contains_unknown,
-    post_tolerating_duplicate,
+    foreign_owner_text,
+    owner_of,
+    post_after_deletion,
     public,
+    stack_owner,
+    with_owner,
+    without_owner,
 )
+from providers.client.errors import Conflict
 from providers.diff import DiffPlan, check_transition, diff_job
 from providers.job_link import job_rules
 from providers.policy import policy_failures
@@ -69,12 +76,12 @@ class _BatchJobProvider(BatchProvider):
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """POST the job; adopt an existing identical one (adopt=True, or a retried create that met JobExists)."""
+        """POST the job marked with this stack; carry on with an identical one this stack created before (a run
+        that died before its state was written, or a lost response), or any identical one with adopt=True."""
         body = _creation_body(props)
         job_link.LIVE_JOB_RULES.forget(body["id"])
-        if not props.get("adopt"):
-            post_tolerating_duplicate(lambda: connection().create_job(body))
-        live = _adoptable(body)
+        created = not props.get("adopt") and _posted(body, props)
+        live = _adoptable(body, props, created)
         return CreateResult(body["id"], _outputs(props, _wait_if_asked(props, live)))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -85,8 +92,10 @@ class _BatchJobProvider(BatchProvider):
         live = client.get_job(id_)
         if live is None:
             raise ProviderFailure(f"updating job {id_!r}: it no longer exists; run `pulumi refresh` or `up` again")
-        plan = diff_job(spec, live)
+        plan = diff_job(spec, without_owner(live))
         body = plan.patch_body(spec)
+        if "metadata" in body:  # PATCH replaces the whole list: keep the marker in it
+            body = with_owner(body, news.get("owner") or owner_of(live))
         if plan.needs_disable:
             client.disable_job(id_, "requeue")
             client.wait_job_state(id_, {"disabled"}, DISABLE_TIMEOUT_SECONDS)
@@ -101,18 +110,23 @@ class _BatchJobProvider(BatchProvider):
         """DELETE and wait until the job is really gone, so a replace can reuse the id."""
         client = connection()
         job_link.LIVE_JOB_RULES.forget(id_)
-        client.delete_job(id_)
+        try:
+            client.delete_job(id_)
+        except Conflict as error:  # an earlier delete (interrupted, or out of band) is already under way
+            if error.code != "JobBeingDeleted":
+                raise
         client.wait_job_deleted(id_, DELETE_TIMEOUT_SECONDS)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The live job for refresh: same inputs when nothing drifted, the live create fields when it did."""
-        live = connection().get_job(id_)
-        if live is None:
+        found = connection().get_job(id_)
+        if found is None:
             return ReadResult(None, {})
+        live = without_owner(found)
         old_spec = props.get("spec") or {}
         spec = old_spec if not diff_job(old_spec, live).has_changes else live_job_spec(live)
         outs = _outputs({**public(props), "spec": spec}, live)
-        return ReadResult(id_, outs, inputs={**_options(props), "spec": spec})
+        return ReadResult(id_, outs, inputs={**_options(props), **_owner(props), "spec": spec})
 
 
 # The name states written before the provider classes became private pickled; kept so they still load.
@@ -137,28 +151,45 @@ def _wait_if_asked(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any
 
 def _plan(id_: str, spec: dict[str, Any]) -> DiffPlan:
     """Desired vs the live job under the state's id; a changed id shows up as an `id` replace."""
-    return diff_job(spec, connection().get_job(id_))
+    live = connection().get_job(id_)
+    return diff_job(spec, None if live is None else without_owner(live))
 
 
-def _adoptable(spec: dict[str, Any]) -> dict[str, Any]:
-    """The job after a create that may have landed (lost response, JobExists) or with adopt=True: create it if
-    it is not there, adopt it only if it equals the spec."""
-    live = connection().get_job(spec["id"])
+def _adoptable(spec: dict[str, Any], props: dict[str, Any], created: bool) -> dict[str, Any]:
+    """The job after its POST (`created`: the service said it created it), after a POST that met an existing
+    job (a lost response, JobExists), or with adopt=True: create it if it is not there; carry on with it only
+    if it equals the spec and this stack created it (its marker), or adopt=True takes it over."""
+    client, owner = connection(), props.get("owner")
+    live = client.get_job(spec["id"])
     if live is None:
-        connection().create_job(spec)
-        live = connection().get_job(spec["id"])
+        client.create_job(with_owner(spec, owner))
+        live = client.get_job(spec["id"])
         if live is None:
             raise ProviderFailure(f"creating job {spec['id']!r}: the service accepted it but cannot find it")
         return live
-    plan = diff_job(spec, live)
+    found = owner_of(live)
+    if not props.get("adopt") and found != owner:
+        raise ProviderFailure(foreign_owner_text(f"creating job {spec['id']!r}: a job with this id", found,
+                                                 f"`az batch job delete --job-id {spec['id']}`"))
+    plan = diff_job(spec, without_owner(live))
     if plan.has_changes:
         raise ProviderFailure(_differs_message(spec, plan))
+    if not created and found == owner:
+        announce(f"BatchJob {spec['id']!r}", [KEPT])
     return live
+
+
+def _posted(body: dict[str, Any], props: dict[str, Any]) -> bool:
+    """POST the job marked with this stack; True when the service answered that it created it."""
+    client = connection()
+    return post_after_deletion(lambda: client.create_job(with_owner(body, props.get("owner"))),
+                               lambda: client.wait_job_deleted(body["id"], DELETE_TIMEOUT_SECONDS))
 
 
 def _differs_message(spec: dict[str, Any], plan: DiffPlan) -> str:
     return (f"creating job {spec['id']!r}: a job with this id already exists and differs from the desired spec "
-            f"({'; '.join(plan.describe())}); delete it, change the id, or make the spec match it")
+            f"({'; '.join(plan.describe())}); make the spec match it, change the id, or delete it "
+            f"(`az batch job delete --job-id {spec['id']}`) and run `pulumi up` again")
 
 
 def _options(props: dict[str, Any]) -> dict[str, Any]:
@@ -166,10 +197,16 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
             "wait": props.get("wait")}
 
 
+def _owner(props: dict[str, Any]) -> dict[str, Any]:
+    """The stack that created the job, kept in state (never diffed: the program sets it on every run)."""
+    return {"owner": props.get("owner")}
+
+
 def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     execution = live.get("executionInfo") or {}
     return {
         **_options(props),
+        **_owner(props),
         "spec": props["spec"],
         "job_id": live.get("id"),
         "state": live.get("state"),
@@ -204,6 +241,7 @@ class BatchJob(Resource, module="batch", name="Job"):
                  wait_for_completion: WaitForCompletion | None = None) -> None:
         props = {
             "spec": mark_secret_spec("job", spec), "adopt": adopt, "defer_completion": defer_completion,
+            "owner": stack_owner(),
             "wait": wait_for_completion, "job_id": None, "state": None, "etag": None, "pool_id": None,
             "url": None, "creation_time": None, "terminate_reason": None, "task_counts": None,
         }

@@ -15,14 +15,21 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from providers import _base
 from providers._base import (
+    KEPT,
     BatchProvider,
     ProviderFailure,
     announce,
     connection,
+    foreign_owner_text,
+    owner_of,
+    post_after_deletion,
     public,
     same_id,
+    stack_owner,
+    with_owner,
+    without_owner,
 )
-from providers.client.errors import Exists, TransportError
+from providers.client.errors import Conflict
 from providers.schema import PATCH, REPLACE, check_job_schedule, root_type
 from providers.schema.job import JOB_SCHEDULE
 from providers.schema.normalise import normalise_body
@@ -46,7 +53,7 @@ class SchedulePlan:
         if live is None:
             return
         otype = root_type(KIND)
-        live_form = normalise_body(otype, dict(live))
+        live_form = normalise_body(otype, without_owner(dict(live)))
         desired_form = normalise_body(otype, dict(desired), live=live_form)
         for name in (*FIXED, *PATCHABLE):
             want, have = desired_form.get(name), live_form.get(name)
@@ -130,22 +137,28 @@ class _BatchJobScheduleProvider(BatchProvider):
         return DiffResult(changes=plan.has_changes or plan.gone, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """POST the schedule; after a lost response or JobScheduleExists adopt only an identical one."""
-        spec = props["spec"]
+        """POST the schedule marked with this stack; after a lost response or JobScheduleExists carry on only
+        with an identical schedule this stack created (a run that died before its state was written)."""
+        spec, owner = props["spec"], props.get("owner")
         client = connection()
-        try:
-            client.create_job_schedule(spec)
-        except (Exists, TransportError) as error:
-            if isinstance(error, TransportError) and not error.maybe_applied:
-                raise
-            live = client.get_job_schedule(spec["id"])
-            if live is None or SchedulePlan(spec, live).has_changes:
-                raise ProviderFailure(f"creating job schedule {spec['id']!r}: a job or schedule with this id "
-                                      "already exists and differs; delete it or change the id") from None
+        created = post_after_deletion(lambda: client.create_job_schedule(with_owner(spec, owner)),
+                                      lambda: _wait_deleted(spec["id"]))
         live = client.get_job_schedule(spec["id"])
         if live is None:
             raise ProviderFailure(f"creating job schedule {spec['id']!r}: the service accepted it but cannot "
                                   "find it")
+        remedy = f"`az batch job-schedule delete --job-schedule-id {spec['id']}`"
+        if owner_of(live) != owner:
+            raise ProviderFailure(foreign_owner_text(f"creating job schedule {spec['id']!r}: a schedule with "
+                                                     "this id", owner_of(live), remedy))
+        plan = SchedulePlan(spec, live)
+        if plan.has_changes:
+            raise ProviderFailure(f"creating job schedule {spec['id']!r}: a schedule with this id already exists "
+                                  f"and differs from the desired spec ({'; '.join(plan.describe())}); make the "
+                                  f"spec match it, change the id, or delete it ({remedy}) and run `pulumi up` "
+                                  "again")
+        if not created:
+            announce(f"BatchJobSchedule {spec['id']!r}", [KEPT])
         return CreateResult(spec["id"], _outputs(props, live))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -156,20 +169,20 @@ class _BatchJobScheduleProvider(BatchProvider):
         if live is None:
             raise ProviderFailure(f"updating job schedule {id_!r}: it no longer exists; run `pulumi refresh`")
         body = SchedulePlan(spec, live).patch_body(spec)
+        if "metadata" in body:  # PATCH replaces the whole list: keep the marker in it
+            body = with_owner(body, news.get("owner") or owner_of(live))
         if body:
             client.patch_job_schedule(id_, body, if_match=live.get("eTag"))
         return UpdateResult(_outputs(news, client.get_job_schedule(id_) or live))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DELETE (the service deletes its jobs too, 6.8) and wait until it is gone, so the id is free."""
-        client = connection()
-        client.delete_job_schedule(id_)
-        deadline = time.monotonic() + DELETE_TIMEOUT_SECONDS
-        while client.get_job_schedule(id_) is not None:
-            if time.monotonic() > deadline:
-                raise ProviderFailure(f"deleting job schedule {id_!r}: still present after "
-                                      f"{DELETE_TIMEOUT_SECONDS:.0f}s")
-            time.sleep(0.25)
+        try:
+            connection().delete_job_schedule(id_)
+        except Conflict as error:  # an earlier delete (interrupted, or out of band) is already under way
+            if error.code != "JobScheduleBeingDeleted":
+                raise
+        _wait_deleted(id_)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The live schedule for refresh: the same inputs when nothing drifted, the live fields when it did."""
@@ -177,12 +190,24 @@ class _BatchJobScheduleProvider(BatchProvider):
         if live is None:
             return ReadResult(None, {})
         old_spec = props.get("spec") or {}
-        spec = old_spec if not SchedulePlan(old_spec, live).has_changes else live_schedule_spec(live)
-        return ReadResult(id_, _outputs({**public(props), "spec": spec}, live), inputs={"spec": spec})
+        spec = old_spec if not SchedulePlan(old_spec, live).has_changes else live_schedule_spec(without_owner(live))
+        return ReadResult(id_, _outputs({**public(props), "spec": spec}, live),
+                          inputs={"spec": spec, "owner": props.get("owner")})
 
 
 # The name states written before the provider classes became private pickled; kept so they still load.
 BatchJobScheduleProvider = _BatchJobScheduleProvider
+
+
+def _wait_deleted(schedule_id: str) -> None:
+    """Poll until the schedule is gone, so its id is free again."""
+    client = connection()
+    deadline = time.monotonic() + DELETE_TIMEOUT_SECONDS
+    while client.get_job_schedule(schedule_id) is not None:
+        if time.monotonic() > deadline:
+            raise ProviderFailure(f"deleting job schedule {schedule_id!r}: still present after "
+                                  f"{DELETE_TIMEOUT_SECONDS:.0f}s")
+        time.sleep(0.25)
 
 
 def live_schedule_spec(live: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,7 +217,7 @@ def live_schedule_spec(live: Mapping[str, Any]) -> dict[str, Any]:
 
 def _outputs(props: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
     recent = (live.get("executionInfo") or {}).get("recentJob") or {}
-    return {"spec": props["spec"], "schedule_id": live.get("id"), "state": live.get("state"),
+    return {"spec": props["spec"], "owner": props.get("owner"), "schedule_id": live.get("id"), "state": live.get("state"),
             "etag": live.get("eTag"), "recent_job_id": recent.get("id")}
 
 
@@ -208,6 +233,6 @@ class BatchJobSchedule(Resource, module="batch", name="JobSchedule"):
 
     def __init__(self, name: str, spec: pulumi.Input[JobScheduleSpec],
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {"spec": mark_secret_spec(KIND, spec), "schedule_id": None, "state": None, "etag": None,
+        props = {"spec": mark_secret_spec(KIND, spec), "owner": stack_owner(), "schedule_id": None, "state": None, "etag": None,
                  "recent_job_id": None}
         super().__init__(_BatchJobScheduleProvider(), name, props, opts)

@@ -46,6 +46,7 @@ EXPECTED_CODE = {
     "pulumi.dynamic.__main__:main": "fefdcaecd169362f",
     "pulumi.runtime.resource:register_resource": "393931c6d13fd4bd",
     "pulumi.runtime.rpc_manager:RPCManager.do_rpc": "68be3cfc5f51d177",
+    "pulumi.dynamic.__main__:_abort_with_traceback": "bb33d4b0c43c17b1",
 }
 _warned: set[str] = set()
 
@@ -150,6 +151,69 @@ def install_host_fixes(engine: int | None) -> None:
         return
     install_fast_host_exit()
     install_engine_watch(engine)
+
+
+def debugging() -> bool:
+    """True when the user asked for debugging output: PULUMI_DEBUG set, or `-v`/`--verbose`/`--debug` given
+    to the engine (which passes `-v` on to a plugin only with `--logflow`, so its command line is read)."""
+    if os.environ.get("PULUMI_DEBUG", "").lower() not in ("", "0", "false"):
+        return True
+    engine = engine_pid()
+    try:
+        engine_args = pathlib.Path(f"/proc/{engine}/cmdline").read_bytes().decode().split("\0") if engine else []
+    except OSError:
+        engine_args = []
+    return any(arg in ("-v", "-d", "--debug") or arg.startswith(("-v=", "--verbose"))
+               for arg in [*sys.argv[1:], *engine_args[1:]])
+
+
+def install_error_paragraphs(describe: Callable[[BaseException, str, str], str | None]) -> None:
+    """In the provider host only: an error the user must act on reaches the engine as one paragraph.
+
+    The SDK's host wraps every provider call in `_abort_with_traceback`, which hands the engine
+    `traceback.format_exc()` as the error text, so a refused create prints a page of Python frames from the
+    provider host. This puts a `traceback` namespace in the host module whose `format_exc` asks `describe`
+    (exception, resource label, operation) first and falls back to the full traceback when it returns None
+    (a bug). The resource label is the provider class's, the operation the RPC's (`create`, `update`, ...).
+    With `PULUMI_DEBUG` or `-v` nothing is changed. Called when the host configures our first provider (the
+    host module is running then, in the SDK's host and in a pre-started one alike).
+    """
+    target = "pulumi.dynamic.__main__:_abort_with_traceback"
+    host = sys.modules.get("__main__")
+    sdk_traceback: Any = getattr(host, "traceback", None)
+    if (host is None or not in_provider_host() or sdk_traceback is None or debugging()
+            or hasattr(sdk_traceback, "__wrapped_sdk__") or not unchanged(target)):
+        return
+
+    def format_exc(*args: Any, **kwargs: Any) -> str:
+        error, trace = sys.exc_info()[1:]
+        if error is not None and trace is not None:
+            text = describe(error, *failed_call(trace))
+            if text is not None:
+                return text
+        return str(sdk_traceback.format_exc(*args, **kwargs))
+
+    shim = types.SimpleNamespace(**vars(sdk_traceback))
+    shim.format_exc = format_exc
+    shim.__wrapped_sdk__ = sdk_traceback
+    host.traceback = shim  # type: ignore[attr-defined]
+
+
+def failed_call(trace: types.TracebackType) -> tuple[str, str]:
+    """(resource label, operation) of a failed provider call: the class of the innermost provider method on
+    the stack (`_BatchJobProvider` -> `BatchJob`) and the RPC the host's wrapper was running (`Create`)."""
+    operation, resource = "", "resource"
+    frame: types.TracebackType | None = trace
+    while frame is not None:
+        local = frame.tb_frame.f_locals
+        wrapped = local.get("fn")
+        if not operation and callable(wrapped):
+            operation = getattr(wrapped, "__name__", "").lower()
+        owner = local.get("self")
+        if isinstance(owner, ResourceProvider):
+            resource = type(owner).__name__.strip("_").removesuffix("Provider")
+        frame = frame.tb_next
+    return resource, operation or "call"
 
 
 def install_settled_wait() -> None:

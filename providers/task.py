@@ -1,6 +1,8 @@
 """BatchTask: one Azure Batch task (REST create body as `spec`) in a job, as a Pulumi dynamic resource."""
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 import pulumi
@@ -12,8 +14,11 @@ from providers._base import (
     ProviderFailure,
     announce,
     connection,
+    foreign_owner_text,
+    job_owned_by,
     post_tolerating_duplicate,
     public,
+    stack_owner,
 )
 from providers.client.errors import BatchError, Conflict, NotFound
 from providers.diff import DiffPlan, diff_task
@@ -66,12 +71,14 @@ class _BatchTaskProvider(BatchProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """POST the task; adopt an identical existing one (adopt=True, or a retried create that met TaskExists)."""
         job_id, spec = props["job_id"], props["spec"]
+        started, created = time.time(), False
         if not props.get("adopt"):
             try:
-                post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
+                created = post_tolerating_duplicate(lambda: connection().create_task(job_id, spec))
             except BatchError as error:
                 raise _refused(job_id, spec, error) from None
-        live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props))
+        mine = created or props.get("adopt")
+        live = _wait_if_asked(job_id, spec["id"], props, _adoptable(job_id, spec, props, None if mine else started))
         return CreateResult(f"{job_id}/{spec['id']}", _outputs(props, live))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -107,7 +114,8 @@ class _BatchTaskProvider(BatchProvider):
         if props.get("wait") and live.get("state") == "completed":
             live["_tails"] = read_tails(connection(), job_id, live["id"])
         outs = _outputs({**public(props), "spec": spec}, live)
-        inputs: dict[str, Any] = {k: props[k] for k in ("job_id", "job_instance", "job_rules", "adopt", "wait") if k in props}
+        inputs: dict[str, Any] = {k: props[k] for k in ("job_id", "job_instance", "job_rules", "adopt", "wait", "owner")
+                                  if k in props}
         return ReadResult(id_, outs, inputs={**inputs, "spec": spec})
 
 
@@ -140,9 +148,11 @@ def _plan_against(spec: dict[str, Any], live: dict[str, Any] | None, props: dict
     return diff_task(spec, live, job_max_task_retry_count=job_link.inherited_retry_count(rules))
 
 
-def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """The task after a create that may have landed (lost response, TaskExists) or with adopt=True: create it if
-    it is not there, adopt it only if it equals the spec."""
+def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any], started: float | None) -> dict[str, Any]:
+    """The task after its create; `started`: when a create that met an existing task (a lost response,
+    TaskExists) began, None when the service answered that it created it or adopt=True takes it over. Create
+    it if it is not there; carry on with an existing one only if it equals the spec and this stack created it
+    (this very call, or its job carries this stack's marker)."""
     client = connection()
     live = client.get_task(job_id, spec["id"])
     if live is None:
@@ -151,15 +161,35 @@ def _adoptable(job_id: str, spec: dict[str, Any], props: dict[str, Any]) -> dict
         if live is None:
             raise ProviderFailure(f"creating task {job_id}/{spec['id']}: accepted but cannot be read back")
         return live
+    if started is not None and _created_at(live) < started - CLOCK_ALLOWANCE_SECONDS:
+        ours, found = job_owned_by(client, props)
+        if not ours:
+            raise ProviderFailure(foreign_owner_text(
+                f"creating task {job_id}/{spec['id']}: a task with this id", found,
+                f"`az batch task delete --job-id {job_id} --task-id {spec['id']}`"))
     plan = _plan_against(spec, live, props)
     if plan.has_changes:
         raise ProviderFailure(_differs_message(job_id, spec, plan))
     return live
 
 
+# A task whose creationTime is at most this much earlier than our create call is the call's own (a retried
+# POST whose first answer was lost); the allowance covers a clock slightly ahead of the service's. Any other
+# existing task is this stack's only if its job carries this stack's marker.
+CLOCK_ALLOWANCE_SECONDS = 1.0
+
+
+def _created_at(live: dict[str, Any]) -> float:
+    try:
+        return datetime.fromisoformat(str(live.get("creationTime"))).timestamp()
+    except ValueError:
+        return 0.0
+
+
 def _differs_message(job_id: str, spec: dict[str, Any], plan: DiffPlan) -> str:
     return (f"creating task {job_id}/{spec['id']}: a task with this id already exists and differs from the "
-            f"desired spec ({'; '.join(plan.describe())}); delete it or change the id")
+            f"desired spec ({'; '.join(plan.describe())}); change the id, or delete it (`az batch task delete "
+            f"--job-id {job_id} --task-id {spec['id']}`) and run `pulumi up` again")
 
 
 def _wait_if_asked(job_id: str, task_id: str, props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +204,7 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def _outputs(props: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
-    outs = {k: props.get(k) for k in ("job_id", "job_instance", "job_rules")}
+    outs = {k: props.get(k) for k in ("job_id", "job_instance", "job_rules", "owner")}
     return {**outs, **_options(props), "spec": props["spec"], "task_id": live.get("id"),
             "state": live.get("state"), "etag": live.get("eTag"), "url": live.get("url"),
             **task_outcome(live, props.get("wait"))}
@@ -204,7 +234,7 @@ class BatchTask(Resource, module="batch", name="Task"):
         props = {
             "job_id": wiring.job_id, "spec": mark_secret_spec("task", spec), "adopt": adopt,
             "wait": wait_for_completion, "job_instance": wiring.job_instance, "job_rules": wiring.job_rules,
-            "task_id": None, "state": None, "etag": None, "url": None, "exit_code": None, "result": None,
+            "owner": stack_owner(), "task_id": None, "state": None, "etag": None, "url": None, "exit_code": None, "result": None,
             "failure_info": None, "retry_count": None, "stdout_tail": None, "stderr_tail": None,
         }
         super().__init__(_BatchTaskProvider(), name, props, wiring.opts)
