@@ -32,6 +32,7 @@ from providers.collection_ops import TaskBatcher, delete_tasks, update_constrain
 from providers.diff import diff_task
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
+from providers.live_tasks import stream_tasks
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, WaitForCompletion
@@ -192,27 +193,33 @@ def decode_ids(ids: Any) -> list[str]:
 
 
 def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
-    """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged."""
+    """Classify each task: create, delete (ours, no longer desired), replace, update or unchanged. Live tasks
+    are compared page by page as they arrive, with only the compared properties (live_tasks.stream_tasks)."""
     client, job_id = connection(), news["job_id"]
-    try:
-        live = {str(t["id"]).lower(): t for t in client.list_tasks(job_id)}
-    except NotFound:
-        live = {}  # the job is gone (deleted out of band): every task is to be added again
     desired = {str(t["id"]).lower(): t for t in decode_tasks(news["tasks"])}
     ours = {i.lower() for i in decode_ids(olds.get("task_ids"))}
     retry_default = job_link.inherited_retry_count(job_link.job_rules_of(connection, news))
-    plan = SetPlan(delete=[live[k]["id"] for k in sorted(ours & live.keys()) if k not in desired])
-    for key, task in desired.items():
-        if key not in live:
-            plan.create.append(task)
-            continue
-        task_plan = diff_task(task, live[key], job_max_task_retry_count=retry_default)
-        if task_plan.replaces:
-            plan.replace.append(task)
-        elif task_plan.has_changes:
-            plan.update.append(task)
-        else:
-            plan.unchanged += 1
+    plan, seen, deleted = SetPlan(), set[str](), dict[str, str]()
+    try:
+        for live in stream_tasks(client, job_id):
+            key = str(live["id"]).lower()
+            seen.add(key)
+            task = desired.get(key)
+            if task is None:
+                if key in ours:
+                    deleted[key] = live["id"]
+                continue
+            task_plan = diff_task(task, live, job_max_task_retry_count=retry_default)
+            if task_plan.replaces:
+                plan.replace.append(task)
+            elif task_plan.has_changes:
+                plan.update.append(task)
+            else:
+                plan.unchanged += 1
+    except NotFound:
+        plan, seen, deleted = SetPlan(), set(), {}  # the job is gone (deleted out of band): add every task
+    plan.delete = [deleted[k] for k in sorted(deleted)]
+    plan.create = [task for key, task in desired.items() if key not in seen]
     return plan
 
 

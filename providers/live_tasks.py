@@ -8,8 +8,10 @@ always ask the service.
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from providers.client import BatchClient
@@ -79,3 +81,50 @@ class LiveTasks:
 
 
 LIVE_TASKS = LiveTasks()
+
+
+# A collection's diff asks only for the properties it compares (the task create body's), in pages this large.
+LISTING_PAGE = 1000
+# Pages fetched ahead of the comparison: the service builds and sends the next while this process compares.
+PAGES_AHEAD = 2
+
+
+def compared_select() -> str:
+    """`$select` of a task listing for diffs: the fields of the task create body, which diff_task compares."""
+    from providers.schema import root_type
+
+    return ",".join(root_type("task").names())
+
+
+def stream_tasks(client: BatchClient, job_id: str) -> Iterator[Json]:
+    """The job's live tasks with only their compared properties, page by page as the service sends them: a
+    thread fetches up to PAGES_AHEAD pages ahead while the caller compares. Raises NotFound (job gone) from
+    the first page, like list_tasks."""
+    pages: queue.Queue[list[Json] | Exception | None] = queue.Queue(maxsize=PAGES_AHEAD)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        page: list[Json] = []
+        try:
+            for task in client.list_tasks(job_id, select=compared_select(), max_results=LISTING_PAGE):
+                page.append(task)
+                if len(page) == LISTING_PAGE:
+                    pages.put(page)
+                    page = []
+                    if stop.is_set():
+                        return
+            pages.put(page)
+            pages.put(None)
+        except Exception as error:  # noqa: BLE001 -- handed to the caller, which raises it
+            pages.put(error)
+
+    threading.Thread(target=fetch, name=f"list-tasks-{job_id}", daemon=True).start()
+    try:
+        while (item := pages.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        while not pages.empty():  # let a fetcher blocked on a full queue see `stop`
+            pages.get_nowait()
