@@ -1,6 +1,7 @@
 """ISO-8601 durations as the Batch REST API writes and reads them (reference section 1.1)."""
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import isodate
@@ -19,6 +20,12 @@ def parse_duration(text: str) -> timedelta | None:
     """Parse an ISO-8601 duration; None means unlimited (the service's TimeSpan.MaxValue)."""
     if not isinstance(text, str):
         raise DurationError("a duration must be an ISO-8601 string such as PT1H")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(text: str) -> timedelta | None:
+    # A collection's diff parses the same few durations tens of thousands of times; isodate is slow at it.
     try:
         value = isodate.parse_duration(text.strip())
     except (isodate.ISO8601Error, ValueError) as exc:
