@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -21,8 +22,16 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
+from pulumi_policy.proxy import (
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+)
 
 from providers.policy import RULE_LIST, PolicyRule, rule_violations
+from providers.schema import coerce_numbers
 
 PACK_NAME = "batch-policies"
 # The resource types of this project's dynamic providers and what each holds.
@@ -34,12 +43,33 @@ def stack_of(urn: str) -> str:
     return urn.split("::", 1)[0].rsplit(":", 1)[-1]
 
 
+# pulumi-policy marks a value not known at preview with one of these strings (pulumi_policy.proxy).
+_UNKNOWN_MARKS = frozenset((UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE,
+                            UNKNOWN_ARRAY_VALUE, UNKNOWN_OBJECT_VALUE))
+
+
+def plain(value: Any) -> Any:
+    """The inputs as plain dicts and lists (pulumi-policy hands over read-only proxies that raise on an unknown
+    value), with an unknown value as the providers see one at preview: the rules skip what is not known yet,
+    as check() does."""
+    if type(value).__name__ in ("_DictProxy", "_ListProxy"):
+        value = value["__target"]  # what the proxy wraps, read without its unknown check
+    if isinstance(value, str) and value in _UNKNOWN_MARKS:
+        return Unknown()  # type: ignore[no-untyped-call]
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 def specs_of(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(kind, field prefix, create body) of each job or task a resource declares."""
+    # The engine hands every number over as a float; the schema knows which are ints (as check() does).
     if resource_type.endswith(":" + JOB) and isinstance(props.get("spec"), Mapping):
-        yield "job", "spec", dict(props["spec"])
+        yield "job", "spec", coerce_numbers("job", dict(props["spec"]))
     elif resource_type.endswith(":" + TASK) and isinstance(props.get("spec"), Mapping):
-        yield "task", "spec", dict(props["spec"])
+        yield "task", "spec", coerce_numbers("task", dict(props["spec"]))
     elif resource_type.endswith(":" + COLLECTION):
         tasks = props.get("tasks")  # one JSON text (providers.collection.encode_tasks)
         bodies = json.loads(tasks) if isinstance(tasks, str) and tasks.startswith("[") else tasks
@@ -48,16 +78,28 @@ def specs_of(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str
                 yield "task", f"tasks[{index}]", body
 
 
+def _plain(value: Any) -> Any:
+    """A config value with the integral floats the engine's JSON hands over (every number is one) as ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _validator(rule: PolicyRule) -> Any:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        config = {**rule.defaults, **(args.get_config() or {})}
+        specs = list(specs_of(args.resource_type, plain(args.props)))
+        if not specs:
+            return  # not a Batch job, task or collection
+        config = {key: _plain(value) for key, value in {**rule.defaults, **(args.get_config() or {})}.items()}
         setting = rule.pack_setting(config, stack_of(args.urn))
         if setting is None:
             return
         if not rule.valid(setting):
             report_violation(f"the policy's configuration {config} is not valid: {rule.expected}", None)
             return
-        for kind, prefix, spec in specs_of(args.resource_type, args.props):
+        for kind, prefix, spec in specs:
             for message in rule_violations(rule, kind, spec, setting):
                 report_violation(prefix + message.removeprefix("spec") if message.startswith("spec") else message,
                                  None)

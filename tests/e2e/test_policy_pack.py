@@ -115,11 +115,59 @@ def test_each_rule_passes_one_stack_and_stops_the_violating_one_naming_resource_
         project: Cli, rule: str, passing: tuple[str, str], violating: tuple[str, str], message: str) -> None:
     ok = with_pack(project, "preview", passing[0])
     assert ok.returncode == 0, ok.stdout
-    assert rule not in ok.stdout.split("Policies:")[-1] or "mandatory" not in ok.stdout, ok.stdout
+    assert "✅ batch-policies@v1.0.0" in ok.stdout and "[mandatory]" not in ok.stdout, ok.stdout
 
     bad = with_pack(project, "preview", violating[0])
     assert bad.returncode != 0, bad.stdout
-    assert "[mandatory]" in bad.stdout and rule in bad.stdout, bad.stdout
+    kind, resource = ("TaskCollection", "tasks") if message.startswith("tasks[") else ("Job", "job")
+    # The engine's line names level, policy and resource; the message under it names the field.
+    assert f"[mandatory]  {rule}  (pulumi-python:dynamic/batch:{kind}: {resource})" in bad.stdout, bad.stdout
     assert message in bad.stdout, bad.stdout
-    resource = "tasks" if message.startswith("tasks[") else "job"
-    assert f"({resource})" in bad.stdout or f": {resource})" in bad.stdout, bad.stdout
+    assert bad.stdout.count("[mandatory]") == 1, bad.stdout  # only the rule this stack breaks
+
+
+def test_a_mandatory_violation_stops_up_before_anything_is_created(project: Cli, sdk: Any) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    done = with_pack(project, "up", "retries-bad", "--yes")
+    assert done.returncode != 0, done.stdout
+    assert "[mandatory]  retry-limit" in done.stdout, done.stdout
+    with pytest.raises(ResourceNotFoundError):
+        sdk.get_job("pp-retries-bad")
+    # Without the preview the engine checks each resource just before its step: the compliant job is created,
+    # the violating collection is not, and no task reaches the service.
+    skipped = with_pack(project, "up", "retries-bad", "--yes", "--skip-preview")
+    assert skipped.returncode != 0, skipped.stdout
+    assert "[mandatory]  retry-limit  (pulumi-python:dynamic/batch:TaskCollection: tasks)" in skipped.stdout
+    assert list(sdk.list_tasks("pp-retries-bad")) == []
+    destroyed = project.run("destroy", "--yes", "--stack", "retries-bad", check=False, timeout=600)
+    assert destroyed.returncode == 0, destroyed.stdout
+
+
+def test_up_with_the_pack_then_a_no_change_preview_with_the_pack_passes(project: Cli, sdk: Any) -> None:
+    up = with_pack(project, "up", "retries-ok", "--yes")
+    assert up.returncode == 0, up.stdout
+    assert {t.id for t in sdk.list_tasks("pp-retries-ok")} == {"t0", "t1"}
+    again = with_pack(project, "preview", "retries-ok", "--expect-no-changes")
+    assert again.returncode == 0, again.stdout
+    assert "✅ batch-policies@v1.0.0" in again.stdout
+    destroyed = project.run("destroy", "--yes", "--stack", "retries-ok", check=False, timeout=600)
+    assert destroyed.returncode == 0, destroyed.stdout
+
+
+def test_the_pack_config_sets_each_policys_level_and_parameter(project: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"retry-limit": {"enforcementLevel": "advisory"},
+                                  "priority-range": {"minimum": 0, "maximum": 200},
+                                  "max-wall-clock-time": "disabled"}))
+    for stack in ("retries-bad", "priority-bad", "wallclock-bad"):
+        done = with_pack(project, "preview", stack, "--policy-pack-config", str(config))
+        assert done.returncode == 0, done.stdout
+        assert "[mandatory]" not in done.stdout, done.stdout
+    advisory = with_pack(project, "preview", "retries-bad", "--policy-pack-config", str(config))
+    assert "[advisory]  retry-limit" in advisory.stdout, advisory.stdout
+    # A parameter the policy cannot use is reported, not ignored.
+    config.write_text(json.dumps({"priority-range": {"minimum": 5, "maximum": 1}}))
+    refused = with_pack(project, "preview", "priority-ok", "--policy-pack-config", str(config))
+    assert refused.returncode != 0
+    assert "is not valid: [min, max] integers with min <= max" in refused.stdout, refused.stdout
