@@ -174,8 +174,8 @@ def test_required_metadata_keys_name_each_missing_key_of_a_job() -> None:
     job = {**compliant_job(), "metadata": [{"name": "owner", "value": "render"}]}
     policy = {"requiredMetadataKeys": ["owner", "costCenter"]}
     assert [f.reason for f in policy_failures("job", job, policy)] == [
-        "policy requiredMetadataKeys: spec.metadata has no entry named 'costCenter'; this stack requires "
-        "'owner', 'costCenter'"]
+        ("policy requiredMetadataKeys: spec.metadata has no entry named 'costCenter'; this stack requires "
+         "'owner', 'costCenter'")]
     assert policy_failures("task", {"id": "t", "commandLine": "x"}, policy) == []
 
 
