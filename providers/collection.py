@@ -29,10 +29,9 @@ from providers import _base, job_link
 from providers._base import BatchProvider, ProviderFailure, announce, connection, contains_unknown, public
 from providers.client.errors import BatchClientError, NotFound
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
-from providers.diff import diff_task
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
-from providers.live_tasks import stream_tasks
+from providers.live_tasks import TaskComparison, stream_tasks
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, WaitForCompletion
@@ -198,7 +197,7 @@ def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
     client, job_id = connection(), news["job_id"]
     desired = {str(t["id"]).lower(): t for t in decode_tasks(news["tasks"])}
     ours = {i.lower() for i in decode_ids(olds.get("task_ids"))}
-    retry_default = job_link.inherited_retry_count(job_link.job_rules_of(connection, news))
+    compare = TaskComparison(job_link.inherited_retry_count(job_link.job_rules_of(connection, news)))
     plan, seen, deleted = SetPlan(), set[str](), dict[str, str]()
     try:
         for live in stream_tasks(client, job_id):
@@ -209,10 +208,10 @@ def plan_set(news: dict[str, Any], olds: dict[str, Any]) -> SetPlan:
                 if key in ours:
                     deleted[key] = live["id"]
                 continue
-            task_plan = diff_task(task, live, job_max_task_retry_count=retry_default)
-            if task_plan.replaces:
+            verdict = compare.verdict(task, live)
+            if verdict == "replace":
                 plan.replace.append(task)
-            elif task_plan.has_changes:
+            elif verdict == "update":
                 plan.update.append(task)
             else:
                 plan.unchanged += 1
