@@ -92,3 +92,17 @@ def test_a_caller_that_stops_early_leaves_no_fetcher_running(client: BatchClient
             thread.join(timeout=60)
             assert not thread.is_alive()
     assert fetcher not in before
+
+
+def test_check_validates_a_task_list_again_only_when_it_or_its_job_changed() -> None:
+    from providers.collection import BatchTaskCollectionProvider
+
+    provider = BatchTaskCollectionProvider()
+    good = {"name": "s", "job_id": "j", "tasks": encode_tasks(tasks(3))}
+    assert provider.check({}, good).failures == []
+    # What the last `up` applied was accepted then; the same text is not parsed and validated again.
+    bad_text = encode_tasks([{"id": "t", "commandLine": ""}])
+    olds = {**good, "tasks": bad_text}
+    assert provider.check(olds, {**good, "tasks": bad_text}).failures == []
+    assert [f.reason for f in provider.check(good, {**good, "tasks": bad_text}).failures] != []
+    assert provider.check(olds, {**good, "tasks": bad_text, "job_id": "other"}).failures != []
