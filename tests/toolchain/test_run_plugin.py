@@ -83,7 +83,7 @@ def test_without_a_virtualenv_option_the_folders_venv_is_required(tmp_path: Path
     with pytest.raises(grpc.RpcError) as refused:
         list(stub.RunPlugin(request(tmp_path, plugin_folder(tmp_path, virtualenv=None)), timeout=120))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "virtualenv option of Pulumi.yaml is 'venv'" in refused.value.details()
+    assert f"the plugin in {tmp_path / 'pack'} runs in the virtualenv 'venv'" in refused.value.details()
 
 
 def test_a_folder_without_main_py_is_refused_naming_it(tmp_path: Path, stub: Any) -> None:

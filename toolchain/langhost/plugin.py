@@ -36,6 +36,11 @@ def plugin_runtime(info: Any) -> runtime.PythonRuntime:
     options = runtime.options_of(info)
     if str(options.get("toolchain") or "pip") == "pip" and not options.get("virtualenv"):
         options["virtualenv"] = "venv"
+    venv = options.get("virtualenv")
+    if venv and not Path(root, str(venv), "bin", "python").exists():
+        raise PluginError(f"the plugin in {root} runs in the virtualenv {venv!r} (runtime option virtualenv of its "
+                          f"PulumiPolicy.yaml or PulumiPlugin.yaml; `venv` when not set), which does not exist: "
+                          f"create it there and install the plugin's requirements into it")
     try:
         return runtime.resolve(root, options)
     except runtime.PythonNotFound as error:
