@@ -32,6 +32,7 @@ from providers.collection_ops import TaskBatcher, delete_tasks, update_constrain
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.live_tasks import TaskComparison, stream_tasks
+from providers.policy import collection_policy_failures
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, WaitForCompletion
@@ -92,6 +93,7 @@ class _BatchTaskCollectionProvider(BatchProvider):
             if key in seen:
                 failures.append(CheckFailure("", f"tasks[{index}].id: {task.get('id')!r} appears twice [rule: unique]"))
             seen.add(key)
+        failures += collection_policy_failures(coerced)
         # Without a float nothing was coerced: the text the program sent stands as it is (no re-encoding).
         checked = news["tasks"] if has_floats is False else encode_tasks(coerced)
         return CheckResult({**news, "tasks": checked}, failures[:50])

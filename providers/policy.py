@@ -31,8 +31,8 @@ from providers import _base
 from providers.schema.durations import DurationError, parse_duration
 from providers.schema.model import is_unknown
 
-__all__ = ["POLICY_CONFIG_KEY", "POLICY_ENV", "RULES", "PolicyRule", "load_policy", "policy_failures",
-           "rule_violations"]
+__all__ = ["POLICY_CONFIG_KEY", "POLICY_ENV", "RULES", "PolicyRule", "collection_policy_failures", "load_policy",
+           "policy_failures", "rule_violations"]
 
 POLICY_CONFIG_KEY = "batch:policy"
 POLICY_ENV = "BATCH_POLICY"
@@ -216,14 +216,36 @@ def rule_violations(rule: PolicyRule, kind: str, spec: dict[str, Any], setting: 
     return rule.check(kind, spec, setting) if rule.valid(setting) else []
 
 
+def _stack_policy() -> tuple[Mapping[str, Any], list[CheckFailure]]:
+    """The stack's rule set, or the failure that says why it cannot be read."""
+    try:
+        return load_policy(_base._stack_config), []
+    except (ValueError, TypeError) as error:
+        return {}, [CheckFailure("", f"policy: stack config '{POLICY_CONFIG_KEY}' / {POLICY_ENV} is not "
+                                     f"valid: {error}")]
+
+
+def collection_policy_failures(tasks: list[Any]) -> list[CheckFailure]:
+    """Check failures for the stack's rules over every task of a collection, each field named `tasks[i]...`."""
+    policy, failures = _stack_policy()
+    if not policy or failures:
+        return failures
+    failures = policy_failures("task", {}, policy)  # unknown rules and bad settings, said once
+    if failures:
+        return failures
+    for index, task in enumerate(tasks):
+        if isinstance(task, dict):
+            failures += [CheckFailure("", f.reason.replace(": spec", f": tasks[{index}]", 1))
+                         for f in policy_failures("task", task, policy)]
+    return failures
+
+
 def policy_failures(kind: str, spec: dict[str, Any], policy: Mapping[str, Any] | None = None) -> list[CheckFailure]:
     """Check failures for every policy rule `spec` (a job or task create body) violates; [] without a policy."""
     if policy is None:
-        try:
-            policy = load_policy(_base._stack_config)
-        except (ValueError, TypeError) as error:
-            return [CheckFailure("", f"policy: stack config '{POLICY_CONFIG_KEY}' / {POLICY_ENV} is not "
-                                     f"valid: {error}")]
+        policy, unreadable = _stack_policy()
+        if unreadable:
+            return unreadable
     failures: list[CheckFailure] = []
     for name, setting in policy.items():
         if name not in RULES:

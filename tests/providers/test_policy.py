@@ -215,3 +215,25 @@ def test_the_pack_has_one_policy_per_rule_and_reports_what_batch_policy_reports(
     assert [(k, p) for k, p, _ in pack.specs_of("pulumi-python:dynamic/batch:TaskCollection", {"tasks": tasks})] \
         == [("task", "tasks[0]")]
     assert pack.stack_of("urn:pulumi:production::proj::pulumi-python:dynamic/batch:Job::job") == "production"
+
+
+def test_a_collections_tasks_are_held_to_the_stack_policy_naming_each_task(stack_policy: dict[str, str]) -> None:
+    from providers.collection import BatchTaskCollectionProvider, encode_tasks
+
+    tasks = [{"id": "a", "commandLine": "/bin/true"},
+             {"id": "b", "commandLine": "/bin/true", "constraints": {"maxTaskRetryCount": 2}, "userIdentity": ADMIN}]
+    result = BatchTaskCollectionProvider().check({}, {"name": "c", "job_id": "j", "tasks": encode_tasks(tasks)})
+    assert [f.reason for f in result.failures] == [
+        ("policy forbidAdminElevation: tasks[1].userIdentity.autoUser.elevationLevel is admin; this stack does "
+         "not allow admin tasks"),
+        "policy maxTaskRetryCountLimit: tasks[1].constraints.maxTaskRetryCount is 2; this stack allows at most 1"]
+
+
+def test_a_bad_setting_is_said_once_for_a_whole_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.collection import BatchTaskCollectionProvider, encode_tasks
+
+    monkeypatch.setattr(_base, "_stack_config", {"batch:policy": '{"maxTaskRetryCountLimit": -2}'})
+    tasks = [{"id": f"t{i}", "commandLine": "/bin/true"} for i in range(5)]
+    result = BatchTaskCollectionProvider().check({}, {"name": "c", "job_id": "j", "tasks": encode_tasks(tasks)})
+    assert [f.reason for f in result.failures] == [
+        "policy maxTaskRetryCountLimit: the setting must be a non-negative integer"]
