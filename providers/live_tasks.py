@@ -5,6 +5,9 @@ per task costs the provider host and the service ~4 ms of CPU each; the job's ta
 4.2) answers them all from one request. Only `diff` reads here, and a provider host lives for one engine command,
 so a listing is a snapshot of that command's preview, like the GETs it replaces; create, update, delete and read
 always ask the service.
+
+A BatchTaskCollection's diff reads its job's tasks here too, as a stream (`stream_tasks`: only the compared
+properties, the next page fetched while one is compared) judged once per task shape (`TaskComparison`).
 """
 from __future__ import annotations
 
