@@ -60,8 +60,8 @@ bench: install toolchain
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: install
-	$(VENV)/bin/ruff check batch_api providers batch_service deploy toolchain/langhost tests benchmarks
-	$(VENV)/bin/mypy batch_api providers deploy batch_service toolchain/langhost
+	$(VENV)/bin/ruff check batch_api providers batch_service deploy toolchain/langhost policies tests benchmarks
+	$(VENV)/bin/mypy batch_api providers deploy batch_service toolchain/langhost policies
 
 clean:
 	rm -rf .state .pulumi-home .data

@@ -41,6 +41,12 @@ def parse_duration(text: str) -> dt.timedelta | None:
     """Parse an ISO-8601 duration as a user wrote it; None means unlimited (the service's TimeSpan.MaxValue)."""
     if not isinstance(text, str):
         raise DurationError("a duration must be an ISO-8601 string such as PT1H")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(text: str) -> dt.timedelta | None:
+    # A collection's diff parses the same few durations tens of thousands of times; isodate is slow at it.
     try:
         value = isodate.parse_duration(text.strip())
     except (isodate.ISO8601Error, ValueError) as exc:

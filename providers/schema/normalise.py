@@ -56,13 +56,24 @@ def _omitted(f: Field, inherited: dict[str, Any], live_value: Any) -> Any:
             return inherited[f.inherit]
         # The job's value is not known here: whatever the service inherited is accepted.
         return live_value
-    if f.also_default and live_value is not ABSENT:
-        candidates = [normalise_value(f, copy.deepcopy(d), {}, ABSENT) for d in (f.default, *f.also_default)]
-        if live_value in candidates:
-            return live_value
+    if f.also_default and live_value is not ABSENT and live_value in _default_forms(f):
+        return live_value
     if f.default is NO_DEFAULT:
         return ABSENT
-    return normalise_value(f, copy.deepcopy(f.default), inherited, live_value)
+    # Normalising only reads its input, so the table's default is used as it is (no copy per call).
+    return normalise_value(f, f.default, inherited, live_value)
+
+
+_DEFAULT_FORMS: dict[int, list[Any]] = {}
+
+
+def _default_forms(f: Field) -> list[Any]:
+    """The normalised forms of a field's default and its equivalent defaults, computed once per field."""
+    forms = _DEFAULT_FORMS.get(id(f))
+    if forms is None:
+        forms = _DEFAULT_FORMS[id(f)] = [normalise_value(f, copy.deepcopy(d), {}, ABSENT)
+                                         for d in (f.default, *f.also_default)]
+    return forms
 
 
 def normalise_value(f: Field, raw: Any, inherited: dict[str, Any], live_value: Any) -> Any:

@@ -155,3 +155,85 @@ def test_an_invalid_policy_in_config_refuses_check_with_a_clear_message(monkeypa
     result = BatchTaskProvider().check({}, {"job_id": "j", "spec": {"id": "t", "commandLine": "/bin/true"}})
     assert len(result.failures) == 1
     assert result.failures[0].reason.startswith("policy: stack config 'batch:policy' / BATCH_POLICY is not valid")
+
+
+def test_max_wall_clock_time_bounds_jobs_and_tasks_and_counts_unlimited_as_over() -> None:
+    policy = {"maxWallClockTime": "PT12H"}
+    assert policy_failures("job", compliant_job(), policy) == []
+    over = {**compliant_job(), "constraints": {"maxWallClockTime": "P1D"}}
+    assert [f.reason for f in policy_failures("job", over, policy)] == [
+        "policy maxWallClockTime: spec.constraints.maxWallClockTime is P1D; this stack allows at most PT12H"]
+    unlimited = {"id": "t", "commandLine": "x", "constraints": {"maxWallClockTime": "P10675199DT2H48M5.4775807S"}}
+    assert len(policy_failures("task", unlimited, policy)) == 1
+    assert policy_failures("task", {"id": "t", "commandLine": "x"}, policy) == []  # the job's limit bounds it
+    assert [f.reason for f in policy_failures("job", compliant_job(), {"maxWallClockTime": "soon"})] == [
+        "policy maxWallClockTime: the setting must be an ISO-8601 duration such as PT24H"]
+
+
+def test_required_metadata_keys_name_each_missing_key_of_a_job() -> None:
+    job = {**compliant_job(), "metadata": [{"name": "owner", "value": "render"}]}
+    policy = {"requiredMetadataKeys": ["owner", "costCenter"]}
+    assert [f.reason for f in policy_failures("job", job, policy)] == [
+        ("policy requiredMetadataKeys: spec.metadata has no entry named 'costCenter'; this stack requires "
+         "'owner', 'costCenter'")]
+    assert policy_failures("task", {"id": "t", "commandLine": "x"}, policy) == []
+
+
+def load_pack() -> Any:
+    """The policy pack's module (policies/__main__.py), imported without serving."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "policies" / "__main__.py"
+    spec = importlib.util.spec_from_file_location("batch_policy_pack", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_pack_has_one_policy_per_rule_and_reports_what_batch_policy_reports() -> None:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    from providers.policy import RULE_LIST
+
+    pack = load_pack()
+    assert [p.name for p in pack.policies()] == [r.policy for r in RULE_LIST if r.policy]
+    assert len(pack.policies()) == 6
+    spec = violating("retries")
+    spec["priority"] = 10.0  # as the engine hands numbers over
+    spec["displayName"] = UNKNOWN_STRING_VALUE  # not known at preview
+    props = pack.plain(unknown_checking_proxy({"spec": spec}))
+    ((kind, prefix, body),) = pack.specs_of("pulumi-python:dynamic/batch:Job", props)
+    assert (kind, prefix, body["priority"]) == ("job", "spec", 10)
+    retry = next(r for r in RULE_LIST if r.policy == "retry-limit")
+    from providers.policy import rule_violations
+
+    assert [f"policy maxTaskRetryCountLimit: {m}" for m in rule_violations(retry, kind, body, 5)] == \
+        [f.reason for f in policy_failures("job", violating("retries"), {"maxTaskRetryCountLimit": 5})]
+    tasks = '[{"id": "a", "commandLine": "x", "constraints": {"maxTaskRetryCount": 9}}]'
+    assert [(k, p) for k, p, _ in pack.specs_of("pulumi-python:dynamic/batch:TaskCollection", {"tasks": tasks})] \
+        == [("task", "tasks[0]")]
+    assert pack.stack_of("urn:pulumi:production::proj::pulumi-python:dynamic/batch:Job::job") == "production"
+
+
+def test_a_collections_tasks_are_held_to_the_stack_policy_naming_each_task(stack_policy: dict[str, str]) -> None:
+    from providers.collection import BatchTaskCollectionProvider, encode_tasks
+
+    tasks = [{"id": "a", "commandLine": "/bin/true"},
+             {"id": "b", "commandLine": "/bin/true", "constraints": {"maxTaskRetryCount": 2}, "userIdentity": ADMIN}]
+    result = BatchTaskCollectionProvider().check({}, {"name": "c", "job_id": "j", "tasks": encode_tasks(tasks)})
+    assert [f.reason for f in result.failures] == [
+        ("policy forbidAdminElevation: tasks[1].userIdentity.autoUser.elevationLevel is admin; this stack does "
+         "not allow admin tasks"),
+        "policy maxTaskRetryCountLimit: tasks[1].constraints.maxTaskRetryCount is 2; this stack allows at most 1"]
+
+
+def test_a_bad_setting_is_said_once_for_a_whole_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.collection import BatchTaskCollectionProvider, encode_tasks
+
+    monkeypatch.setattr(_base, "_stack_config", {"batch:policy": '{"maxTaskRetryCountLimit": -2}'})
+    tasks = [{"id": f"t{i}", "commandLine": "/bin/true"} for i in range(5)]
+    result = BatchTaskCollectionProvider().check({}, {"name": "c", "job_id": "j", "tasks": encode_tasks(tasks)})
+    assert [f.reason for f in result.failures] == [
+        "policy maxTaskRetryCountLimit: the setting must be a non-negative integer"]

@@ -19,6 +19,9 @@ LINTER = Path(sys.executable).parent / "check-jsonschema"
 STACK = "${{ matrix.stack }}"
 STACK_JOBS = ("preview", "up", "drift")
 SECRET_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY")
+# actionlint, the GitHub Actions linter, run from the Go module proxy at a pinned version (its checks go beyond
+# the schema: expressions, contexts, job needs, shell scripts).
+ACTIONLINT = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
 LANGUAGE_HOST_FILES = ("toolchain/langhost/**", "toolchain/pulumi-language-python",
                        "toolchain/pulumi-resource-pulumi-python")
 
@@ -62,6 +65,26 @@ def test_workflow_lints_clean_with_the_github_workflow_schema() -> None:
     assert "ok -- validation done" in result.stdout
 
 
+def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("go") is None:
+        pytest.skip("Go is not on PATH (the toolchain build needs it too)")
+    return subprocess.run(["go", "run", ACTIONLINT, "-no-color", str(path)], capture_output=True, text=True,
+                          timeout=900, check=False, env={**os.environ, "GOFLAGS": "-mod=mod"})
+
+
+def test_workflow_lints_clean_with_actionlint() -> None:
+    result = actionlint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_rejects_a_workflow_with_an_unknown_context(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text().replace("${{ matrix.stack }}", "${{ matrx.stack }}", 1))
+    result = actionlint(broken)
+    assert result.returncode == 1
+    assert "undefined variable \"matrx\"" in result.stdout, result.stdout
+
+
 def test_linter_rejects_a_workflow_whose_job_lacks_runs_on(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(WORKFLOW.read_text().replace("    runs-on: ubuntu-latest\n", "", 1))
@@ -87,8 +110,8 @@ def test_pull_requests_run_make_test(workflow: dict[Any, Any]) -> None:
 
 
 @pytest.mark.parametrize(("job_name", "events", "commands"), [
-    ("preview", ["pull_request"], [f"pulumi preview --diff --stack {STACK}"]),
-    ("up", ["push"], [f"pulumi up --yes --stack {STACK}"]),
+    ("preview", ["pull_request"], [f"pulumi preview --diff --stack {STACK} --policy-pack policies"]),
+    ("up", ["push"], [f"pulumi up --yes --stack {STACK} --policy-pack policies"]),
     ("drift", ["schedule", "workflow_dispatch"], [f"pulumi preview --refresh --expect-no-changes --stack {STACK}"]),
 ])
 def test_each_job_runs_on_its_event_and_its_pulumi_command_per_stack_after_the_setup(
@@ -114,6 +137,17 @@ def test_each_job_runs_on_its_event_and_its_pulumi_command_per_stack_after_the_s
                    for line in run_lines(job)), run_lines(job)
 
 
+def test_pull_request_preview_and_merge_up_run_the_policy_pack_that_ships_in_the_repository(
+        workflow: dict[Any, Any]) -> None:
+    pack = PROJECT_DIR / "policies"
+    assert (pack / "PulumiPolicy.yaml").is_file() and (pack / "__main__.py").is_file()
+    for name, command in (("preview", "pulumi preview"), ("up", "pulumi up")):
+        (line,) = [line for line in run_lines(workflow["jobs"][name]) if line.startswith(command)]
+        assert line.split()[-2:] == ["--policy-pack", "policies"], line
+    # The nightly drift gate compares live with the program only; policy was enforced when it was merged.
+    assert not any("--policy-pack" in line for line in run_lines(workflow["jobs"]["drift"]))
+
+
 def test_up_runs_only_for_main_and_pull_requests_never_change_a_stack(workflow: dict[Any, Any]) -> None:
     assert "github.ref == 'refs/heads/main'" in workflow["jobs"]["up"]["if"]
     for name in ("test", "preview"):
@@ -133,7 +167,7 @@ def test_drift_brings_the_dev_stack_up_before_the_no_changes_gate(workflow: dict
 def test_pull_request_preview_is_posted_as_a_comment_and_fails_the_job(workflow: dict[Any, Any]) -> None:
     job = workflow["jobs"]["preview"]
     assert job["permissions"]["pull-requests"] == "write"
-    _, preview = step_running(job, f"pulumi preview --diff --stack {STACK}")
+    _, preview = step_running(job, f"pulumi preview --diff --stack {STACK} --policy-pack policies")
     assert "| tee preview.txt" in preview["run"]
     assert 'exit_code=${PIPESTATUS[0]}' in preview["run"]
     (post,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/github-script@")]

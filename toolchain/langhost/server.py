@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from langhost import packages, program, provider_host, runtime, stubs
+from langhost import packages, plugin, program, provider_host, runtime, stubs
 
 language_pb2, language_pb2_grpc, plugin_pb2 = stubs.load()
 
@@ -80,6 +80,13 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
             return language_pb2.RunResponse(error=f"could not start the program with {python.python}: {error}")
         message, bail = program.outcome(code)
         return language_pb2.RunResponse(error=message, bail=bail)
+
+    def RunPlugin(self, request: Any, context: Any) -> Iterator[Any]:
+        """A plugin folder of runtime python, e.g. a policy pack: its output streams back, then its exit code."""
+        try:
+            yield from plugin.run_plugin(request, context, language_pb2.RunPluginResponse)
+        except plugin.PluginError as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
 
     def InstallDependencies(self, request: Any, context: Any) -> Iterator[Any]:
         try:
