@@ -40,6 +40,7 @@ from providers._base import (
 from providers.client import BatchClient
 from providers.client.errors import BatchClientError, NotFound
 from providers.collection_ops import TaskBatcher, delete_tasks, update_constraints, wait_for_tasks
+from providers.diff import diff_task
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.live_tasks import TaskComparison, stream_tasks
