@@ -51,8 +51,8 @@ TRANSLATION = (
                                    "family (osVersion '*' is the image version 'latest')")),
     *((name, "removed in 2025-06-01: left out") for name in REMOVED),
     ("dataDisks[].storageAccountType", "moved to dataDisks[].managedDisk.storageAccountType"),
-    ("nodecounts", "node counts gain the node states added since (deallocated, deallocating, upgradingOS) at 0: "
-                   "no node could be in a state its api-version did not have"),
+    ("nodecounts", ("node counts gain the node states added since (deallocated, deallocating, upgradingOS) at "
+                    "0: no node could be in a state its api-version did not have")),
 )
 # Node states 2025-06-01 counts that the recorded api-versions did not have.
 NEW_NODE_COUNT_STATES = ("deallocated", "deallocating", "upgradingOS")
