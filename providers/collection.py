@@ -44,7 +44,7 @@ from providers.diff import diff_task
 from providers.factories import TaskFactory
 from providers.job import BatchJob, WiringError, is_plain, wire_to_job
 from providers.live_tasks import TaskComparison, stream_tasks
-from providers.policy import collection_policy_failures
+from providers.policy import collection_policy_failures, stack_policy_set
 from providers.schema import check_task, coerce_numbers
 from providers.secrets import mark_secret_spec
 from providers.specs import TaskSpec, WaitForCompletion
@@ -83,7 +83,7 @@ class _BatchTaskCollectionProvider(BatchProvider):
         cross-resource rules when the job is known (job=, or the live job for job_id=)."""
         problem = job_link.job_id_problem(news.get("job_id"))
         job_failures = [CheckFailure("", problem)] if problem is not None else []
-        if _validated_before(olds, news):
+        if _validated_before(olds, news) and not stack_policy_set():
             return CheckResult(news, job_failures)
         tasks, has_floats = _decode_for_check(news.get("tasks"))
         if has_floats is None and contains_unknown(tasks):
@@ -176,7 +176,8 @@ def encode_tasks(tasks: Any) -> Any:
 
 def _validated_before(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     """True when the task list and its job are exactly those of the last applied inputs, which check() accepted
-    then: a no-op preview of 50,000 tasks skips validating them again (~0.5 s)."""
+    then: a no-op preview of 50,000 tasks skips validating them again (~0.5 s). A stack policy is applied even
+    then (see check)."""
     tasks = news.get("tasks")
     return isinstance(tasks, str) and tasks == olds.get("tasks") and \
         all(news.get(key) == olds.get(key) for key in ("job_id", "job_rules", "job_instance"))

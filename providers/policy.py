@@ -225,6 +225,13 @@ def _stack_policy() -> tuple[Mapping[str, Any], list[CheckFailure]]:
                                      f"valid: {error}")]
 
 
+def stack_policy_set() -> bool:
+    """True when the stack has a rule set (or one that cannot be read): checks that skip unchanged inputs must
+    still hold them to it, since the rules may have changed since those inputs were accepted."""
+    policy, failures = _stack_policy()
+    return bool(policy or failures)
+
+
 def collection_policy_failures(tasks: list[Any]) -> list[CheckFailure]:
     """Check failures for the stack's rules over every task of a collection, each field named `tasks[i]...`."""
     policy, failures = _stack_policy()

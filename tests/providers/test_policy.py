@@ -229,6 +229,20 @@ def test_a_collections_tasks_are_held_to_the_stack_policy_naming_each_task(stack
         "policy maxTaskRetryCountLimit: tasks[1].constraints.maxTaskRetryCount is 2; this stack allows at most 1"]
 
 
+def test_an_unchanged_collection_is_held_to_a_policy_set_after_it_was_applied(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.collection import BatchTaskCollectionProvider, encode_tasks
+
+    tasks = encode_tasks([{"id": "a", "commandLine": "/bin/true", "constraints": {"maxTaskRetryCount": 3}}])
+    applied = {"name": "c", "job_id": "j", "tasks": tasks, "job_rules": None, "job_instance": None}
+    monkeypatch.setattr(_base, "_stack_config", {})
+    assert BatchTaskCollectionProvider().check(applied, dict(applied)).failures == []
+    monkeypatch.setattr(_base, "_stack_config", {"batch:policy": '{"maxTaskRetryCountLimit": 1}'})
+    result = BatchTaskCollectionProvider().check(applied, dict(applied))
+    assert [f.reason for f in result.failures] == [
+        "policy maxTaskRetryCountLimit: tasks[0].constraints.maxTaskRetryCount is 3; this stack allows at most 1"]
+
+
 def test_a_bad_setting_is_said_once_for_a_whole_collection(monkeypatch: pytest.MonkeyPatch) -> None:
     from providers.collection import BatchTaskCollectionProvider, encode_tasks
 
