@@ -1,4 +1,4 @@
-"""Fault suite (issue 7): `pulumi up` converges under injected faults, leaving no duplicate and no orphan.
+"""Fault suite: `pulumi up` converges under injected faults, leaving no duplicate and no orphan.
 
     .venv/bin/python benchmarks/fault_suite.py [--seeds 20] [--first-seed 1] [--rate 0.2] [--tasks 150]
 

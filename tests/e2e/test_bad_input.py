@@ -1,5 +1,5 @@
 """The bad-input catalog (tests/fixtures/bad_inputs.json): every case is refused at preview, naming its field
-path and rule, and the service receives not one API request (issue 7)."""
+path and rule, and the service receives not one API request."""
 from __future__ import annotations
 
 import json

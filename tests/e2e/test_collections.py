@@ -1,4 +1,4 @@
-"""Thousands of tasks: collections, factories, waiting, and 1,000 BatchTask resources (issue 6 acceptance)."""
+"""Thousands of tasks: collections, factories, waiting, and 1,000 BatchTask resources."""
 from __future__ import annotations
 
 import time

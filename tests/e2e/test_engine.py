@@ -1,4 +1,4 @@
-"""The real engine built from Go modules runs a dynamic resource end to end (issue 2)."""
+"""The real engine built from Go modules runs a dynamic resource end to end."""
 from __future__ import annotations
 
 import hashlib

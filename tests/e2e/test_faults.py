@@ -1,4 +1,4 @@
-"""The fault suite, trimmed for CI (issue 7): 2 seeds of benchmarks/fault_suite.py, same checks."""
+"""The fault suite, trimmed for CI: 2 seeds of benchmarks/fault_suite.py, same checks."""
 from __future__ import annotations
 
 from pathlib import Path

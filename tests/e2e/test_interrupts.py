@@ -1,4 +1,4 @@
-"""Interruptions (issue 7): kill -9 of the service mid-run, and Ctrl-C during `pulumi up`."""
+"""Interruptions: kill -9 of the service mid-run, and Ctrl-C during `pulumi up`."""
 from __future__ import annotations
 
 import json

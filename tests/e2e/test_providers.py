@@ -1,4 +1,4 @@
-"""BatchJob and BatchTask through the real engine against the local service (issue 5 acceptance)."""
+"""BatchJob and BatchTask through the real engine against the local service."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""BatchJobSchedule through the real engine against the local service (issue 8: job schedules)."""
+"""BatchJobSchedule through the real engine against the local service."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""BatchClient against a slow service (issue 7): per-request timeout, retries, total deadline, error text."""
+"""BatchClient against a slow service: per-request timeout, retries, total deadline, error text."""
 from __future__ import annotations
 
 import json
