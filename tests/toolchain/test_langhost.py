@@ -1,8 +1,10 @@
 """The toolchain's Python language host: its gRPC service as the engine calls it, and its parts on their own."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -18,7 +20,6 @@ from google.protobuf import empty_pb2
 
 from deploy.environment import TOOLCHAIN_DIR
 from langhost import packages, program, runtime, stubs
-from tests.support.processes import process_alive
 
 language_pb2, language_pb2_grpc, plugin_pb2 = stubs.load()
 HOST = TOOLCHAIN_DIR / "bin" / "pulumi-language-python"
@@ -81,25 +82,103 @@ def test_the_engines_sigterm_stops_the_host_cleanly(host: tuple[subprocess.Popen
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
-def test_the_host_never_outlives_its_engine(tmp_path: Path) -> None:
-    engine = subprocess.Popen([sys.executable, "-c", (
-        "import subprocess, sys; p = subprocess.Popen([sys.argv[1], '127.0.0.1:1'], stdout=subprocess.PIPE, "
-        "text=True, start_new_session=True); sys.stdout.write(str(p.pid) + ' ' + p.stdout.readline()); "
-        "sys.stdout.flush(); import time; time.sleep(600)"), str(HOST)], stdout=subprocess.PIPE, text=True)
+# A stand-in engine: starts the host as the engine does (its own session, the engine's address last), with its
+# stdout on the pipe `argv[2]` (or one of its own), prints the host's pid and the host's first line, then waits.
+STAND_IN_ENGINE = """
+import subprocess, sys, time
+out = int(sys.argv[2]) if len(sys.argv) > 2 else subprocess.PIPE
+host = subprocess.Popen([sys.argv[1], "127.0.0.1:1"], stdout=out, text=True, start_new_session=True)
+print(host.pid, host.stdout.readline() if host.stdout else "", flush=True)
+time.sleep(600)
+"""
+
+
+def start_host_under_stand_in_engine(*fds: int) -> tuple[subprocess.Popen[str], int, int]:
+    """The stand-in engine, its host's pid and a pidfd of the host, opened while the engine is alive (it reaps
+    nothing, so the pid is its host's even if the host ended already)."""
+    engine = subprocess.Popen([sys.executable, "-c", STAND_IN_ENGINE, str(HOST), *map(str, fds)],
+                              stdout=subprocess.PIPE, text=True, pass_fds=fds)
+    assert engine.stdout is not None
+    host_pid = int(engine.stdout.readline().split()[0])
+    return engine, host_pid, os.pidfd_open(host_pid)
+
+
+def ends_within(pidfd: int, seconds: float) -> bool:
+    """Whether the process of `pidfd` ends within `seconds` (a generous deadline: it ends when it is seen to)."""
+    return bool(select.select([pidfd], [], [], seconds)[0])
+
+
+def end_both(engine: subprocess.Popen[str], host_pidfd: int) -> None:
+    engine.kill()
+    engine.communicate(timeout=30)
+    if not ends_within(host_pidfd, 0):
+        signal.pidfd_send_signal(host_pidfd, signal.SIGKILL)  # a failed test leaves no host behind
+    os.close(host_pidfd)
+
+
+def listens(pid: int) -> bool:
+    """Whether process `pid` has a listening TCP socket (the host's gRPC port, bound before it is printed)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                return True
+    return False
+
+
+def test_the_host_never_outlives_its_engine() -> None:
+    engine, _host, host_pidfd = start_host_under_stand_in_engine()
     try:
-        assert engine.stdout is not None
-        pid, _port = map(int, engine.stdout.readline().split())
-        assert process_alive(pid)
+        engine.kill()  # as soon as it read the port, as an engine killed early on does
+        engine.wait(timeout=30)
+        assert ends_within(host_pidfd, 120), "the host outlived its engine"
+    finally:
+        end_both(engine, host_pidfd)
+
+
+def test_a_host_whose_engine_dies_while_it_starts_ends_too() -> None:
+    # The host's stdout is a full pipe: it stops at printing its port until the pipe is read, after it bound
+    # the port. The engine is killed there, before anything reads the pipe.
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"x")
+    os.set_blocking(write_end, True)
+    engine, host, host_pidfd = start_host_under_stand_in_engine(write_end)
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 120  # generous: a loaded machine imports grpc slowly
+        while not listens(host) and time.monotonic() < deadline:
+            assert not ends_within(host_pidfd, 0.05), "the host ended before it served"
+        assert listens(host)
         engine.kill()
         engine.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not process_alive(pid)
+        assert ends_within(host_pidfd, 120), "the host outlived its engine"
     finally:
-        engine.kill()
-        if engine.stdout is not None:
-            engine.stdout.close()
+        end_both(engine, host_pidfd)
+        os.close(read_end)
+
+
+def test_the_watch_acts_at_once_when_the_engine_is_already_gone() -> None:
+    from langhost.server import watch_engine
+
+    seen: list[str] = []
+    ended = subprocess.Popen(["true"])
+    ended.wait(timeout=30)  # reaped: the pid names no process
+    watch_engine(ended.pid, lambda: seen.append("no such process"))
+    with subprocess.Popen(["sleep", "600"]) as other:  # a live process that is not this one's parent: the
+        try:                                             # engine's pid taken by another process
+            watch_engine(other.pid, lambda: seen.append("not the parent"))
+        finally:
+            other.kill()
+    assert seen == ["no such process", "not the parent"]
 
 
 def test_the_program_runs_with_the_exec_scripts_arguments_and_the_stack_config() -> None:

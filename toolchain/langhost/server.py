@@ -30,8 +30,9 @@ def sdk_version() -> str:
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[misc,name-defined]
     """What the engine calls for a Python program."""
 
-    def __init__(self, engine_address: str, exec_script: Path) -> None:
+    def __init__(self, engine_address: str, exec_script: Path, engine_pid: int) -> None:
         self.engine_address = engine_address
+        self.engine_pid = engine_pid
         self.exec_script = exec_script
         self.programs = program.Programs()
         self._offered = threading.Event()
@@ -45,7 +46,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):  # type: ignore[m
         # waiting host per engine.
         if not self._offered.is_set():
             self._offered.set()
-            provider_host.offer(python, cwd, os.getppid())
+            provider_host.offer(python, cwd, self.engine_pid)
 
     def GetPluginInfo(self, request: Any, context: Any) -> Any:
         return plugin_pb2.PluginInfo(version=sdk_version())
@@ -140,11 +141,19 @@ def install_dependencies(request: Any) -> Iterator[Any]:
 
 
 def watch_engine(engine_pid: int, on_exit: Any) -> None:
-    """Call `on_exit` when the engine process is gone (a killed engine never stops its plugins)."""
+    """Call `on_exit` when the engine process, this host's parent, is gone (a killed engine never stops its
+    plugins); now if it is gone already."""
     try:
         fd = os.pidfd_open(engine_pid)
+    except ProcessLookupError:
+        on_exit()
+        return
     except (OSError, AttributeError):
         return  # no pidfd here: the engine's own stop signal is the only way out
+    if os.getppid() != engine_pid:  # the engine ended before the pidfd was opened: its pid may be another's now
+        os.close(fd)
+        on_exit()
+        return
 
     def wait() -> None:
         select.select([fd], [], [])
@@ -153,9 +162,16 @@ def watch_engine(engine_pid: int, on_exit: Any) -> None:
     threading.Thread(target=wait, name="engine-watch", daemon=True).start()
 
 
-def serve(engine_address: str, exec_script: Path) -> int:
-    """Serve until the engine stops this host; the exit status."""
-    host = LanguageHost(engine_address, exec_script)
+def serve(engine_address: str, exec_script: Path, engine_pid: int) -> int:
+    """Serve until the engine (`engine_pid`, read when the process started) stops this host; the exit status."""
+    host = LanguageHost(engine_address, exec_script, engine_pid)
+
+    def engine_gone() -> None:
+        host.programs.cancel()
+        os._exit(0)
+
+    # Watched before the port is printed: an engine killed as soon as it reads the port is seen to go.
+    watch_engine(engine_pid, engine_gone)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
                          options=[("grpc.max_receive_message_length", 1 << 30)])
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
@@ -170,12 +186,6 @@ def serve(engine_address: str, exec_script: Path) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-
-    def engine_gone() -> None:
-        host.programs.cancel()
-        os._exit(0)
-
-    watch_engine(os.getppid(), engine_gone)
     while not stop.wait(timeout=3600):
         pass
     host.programs.cancel()
