@@ -118,7 +118,7 @@ class Paths:
     def __init__(self, tmp: Path, service: RunningService) -> None:
         self.cli = Cli(write_project(tmp / "cli", PROGRAM, "bench"), tmp / "cli-state", service.env())
         self.auto = Cli(write_project(tmp / "auto", PROGRAM, "bench"), tmp / "auto-state", service.env())
-        self.env = self.auto.env
+        self.env = self.auto.activated_env()  # the program runs after `source toolchain/activate`
 
     def cli_stack(self, name: str, **config: str) -> None:
         """Select (creating) `name` in the CLI project and set its config."""
