@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.batch_service.conftest import create_job, error_of, run_service, signed_client
-from tests.support.service import RunningService
+from tests.support.service import RunningService, service_stats, set_faults
 
 THROTTLING = {"seed": 7, "rate": 0.5, "kinds": ["503", "429"], "retryAfter": 2}
 OFF = {"seed": 0, "rate": 0.0, "kinds": []}
@@ -22,27 +22,17 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]
         yield running
 
 
-def _configure(service: RunningService, config: dict[str, Any]) -> None:
-    response = httpx.put(f"{service.endpoint}/_local/faults", json=config)
-    assert response.status_code == 200, response.text
-
-
-def _stats(service: RunningService) -> dict[str, Any]:
-    stats: dict[str, Any] = httpx.get(f"{service.endpoint}/_local/stats").json()
-    return stats
-
-
 def _statuses(api: httpx.Client, count: int) -> list[int]:
     return [api.get("/pools/local").status_code for _ in range(count)]
 
 
 def test_the_same_seed_gives_the_same_faults(faulty: RunningService) -> None:
     with signed_client(faulty) as api:
-        _configure(faulty, THROTTLING)
+        set_faults(faulty, THROTTLING)
         first = _statuses(api, 40)
-        _configure(faulty, THROTTLING)
+        set_faults(faulty, THROTTLING)
         second = _statuses(api, 40)
-        _configure(faulty, {**THROTTLING, "seed": 8})
+        set_faults(faulty, {**THROTTLING, "seed": 8})
         other_seed = _statuses(api, 40)
     assert first == second
     assert set(first) == {200, 503, 429}
@@ -50,45 +40,45 @@ def test_the_same_seed_gives_the_same_faults(faulty: RunningService) -> None:
 
 
 def test_throttling_answers_carry_retry_after_and_change_nothing(faulty: RunningService, uid: str) -> None:
-    _configure(faulty, {**THROTTLING, "rate": 1.0, "kinds": ["503"]})
+    set_faults(faulty, {**THROTTLING, "rate": 1.0, "kinds": ["503"]})
     with signed_client(faulty) as api:
         busy = api.post("/jobs", json={"id": uid, "poolInfo": {"poolId": "local"}})
-        _configure(faulty, {**THROTTLING, "rate": 1.0, "kinds": ["429"]})
+        set_faults(faulty, {**THROTTLING, "rate": 1.0, "kinds": ["429"]})
         throttled = api.get("/jobs")
-        _configure(faulty, OFF)
+        set_faults(faulty, OFF)
         assert error_of(busy) == (503, "ServerBusy") and busy.headers["Retry-After"] == "2"
         assert error_of(throttled) == (429, "TooManyRequests") and throttled.headers["Retry-After"] == "2"
         assert error_of(api.get(f"/jobs/{uid}")) == (404, "JobNotFound")
 
 
 def test_stats_count_requests_and_faults_by_kind(faulty: RunningService) -> None:
-    _configure(faulty, {"seed": 1, "rate": 1.0, "kinds": ["429"]})
-    before = _stats(faulty)
+    set_faults(faulty, {"seed": 1, "rate": 1.0, "kinds": ["429"]})
+    before = service_stats(faulty)
     with signed_client(faulty) as api:
         _statuses(api, 5)
-    after = _stats(faulty)
-    _configure(faulty, OFF)
+    after = service_stats(faulty)
+    set_faults(faulty, OFF)
     assert after["requests"] - before["requests"] == 5
     assert after["faults"]["429"] - before["faults"]["429"] == 5
     assert set(after["faults"]) == {"503", "429", "drop", "lost"}
 
 
 def test_drop_closes_the_connection_before_doing_anything(faulty: RunningService, uid: str) -> None:
-    _configure(faulty, {"seed": 1, "rate": 1.0, "kinds": ["drop"]})
+    set_faults(faulty, {"seed": 1, "rate": 1.0, "kinds": ["drop"]})
     with signed_client(faulty) as api:
         with pytest.raises(httpx.RemoteProtocolError):
             api.post("/jobs", json={"id": uid, "poolInfo": {"poolId": "local"}})
-        _configure(faulty, OFF)
+        set_faults(faulty, OFF)
         assert error_of(api.get(f"/jobs/{uid}")) == (404, "JobNotFound")
 
 
 def test_lost_applies_the_write_but_never_answers(faulty: RunningService, uid: str) -> None:
-    _configure(faulty, {"seed": 1, "rate": 1.0, "kinds": ["lost"]})
+    set_faults(faulty, {"seed": 1, "rate": 1.0, "kinds": ["lost"]})
     with signed_client(faulty) as api:
         with pytest.raises(httpx.RemoteProtocolError):
             api.post("/jobs", json={"id": uid, "poolInfo": {"poolId": "local"}})
         assert api.get(f"/jobs/{uid}").status_code == 200  # reads are never "lost"
-        _configure(faulty, OFF)
+        set_faults(faulty, OFF)
         assert error_of(api.post("/jobs", json={"id": uid, "poolInfo": {"poolId": "local"}})) == (409, "JobExists")
 
 
@@ -103,4 +93,4 @@ def test_faults_are_off_by_default(service: RunningService, uid: str) -> None:
     with signed_client(service) as api:
         assert set(_statuses(api, 20)) == {200}
         create_job(api, uid)
-    assert sum(_stats(service)["faults"].values()) == 0
+    assert sum(service_stats(service)["faults"].values()) == 0

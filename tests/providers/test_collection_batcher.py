@@ -24,7 +24,7 @@ from providers._base import ProviderFailure
 from providers.client.batch import close_shared_clients
 from providers.collection import BatchTaskCollectionProvider, encode_tasks
 from tests.batch_service.conftest import create_job, run_service, signed_client
-from tests.support.service import RunningService
+from tests.support.service import RunningService, service_stats, set_faults
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +42,6 @@ def api(service: RunningService) -> Iterator[httpx.Client]:
 
 
 OFF = {"seed": 0, "rate": 0.0, "kinds": []}
-
-
-def set_faults(service: RunningService, config: dict[str, Any]) -> None:
-    response = httpx.put(f"{service.endpoint}/_local/faults", json=config)
-    assert response.status_code == 200, response.text
-
-
-def stats(service: RunningService) -> dict[str, Any]:
-    counted: dict[str, Any] = httpx.get(f"{service.endpoint}/_local/stats").json()
-    return counted
 
 
 def seed_for(kind: str, faults_first: int, rate: float = 0.9) -> int:
@@ -99,13 +89,13 @@ def tasks_of(count: int, command: str = "/bin/true") -> list[dict[str, Any]]:
 def test_a_server_error_is_resubmitted_until_the_tasks_are_in(service: RunningService, api: httpx.Client,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     create_job(api, "busy")
-    before = stats(service)
+    before = service_stats(service)
     # Twelve 503s in a row: more than the client's own attempts at one request, so the collection must send
     # the chunk again after the client gave up on it.
     set_faults(service, {"seed": seed_for("503", 12), "rate": 0.9, "kinds": ["503"], "retryAfter": 0})
     result = create(service.endpoint, service, monkeypatch, "busy", tasks_of(80))
     set_faults(service, OFF)
-    after = stats(service)
+    after = service_stats(service)
     assert after["faults"]["503"] - before["faults"]["503"] == 12
     assert sorted(live_ids(api, "busy")) == [f"t{n:03d}" for n in range(80)]
     assert result.id == "busy/sweep" and result.outs["task_count"] == 80
@@ -114,13 +104,13 @@ def test_a_server_error_is_resubmitted_until_the_tasks_are_in(service: RunningSe
 def test_a_lost_response_is_resubmitted_and_task_exists_counts_as_added(
         service: RunningService, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     create_job(api, "lost")
-    before = stats(service)
+    before = service_stats(service)
     # The first request is done by the service and its answer never arrives; the resubmission meets the tasks
     # it created and is answered TaskExists for every one of them.
     set_faults(service, {"seed": seed_for("lost", 1), "rate": 0.9, "kinds": ["lost"]})
     result = create(service.endpoint, service, monkeypatch, "lost", tasks_of(60))
     set_faults(service, OFF)
-    after = stats(service)
+    after = service_stats(service)
     assert after["faults"]["lost"] - before["faults"]["lost"] == 1
     assert sorted(live_ids(api, "lost")) == [f"t{n:03d}" for n in range(60)]  # each once
     assert json.loads(result.outs["task_ids"]) == [f"t{n:03d}" for n in range(60)]

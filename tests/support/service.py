@@ -11,6 +11,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -87,3 +90,15 @@ def stop_service(proc: subprocess.Popen[str], timeout: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout)
+
+
+def set_faults(service: RunningService, config: dict[str, Any]) -> None:
+    """Switch the service's fault injection (`PUT /_local/faults`), e.g. {"seed": 1, "rate": 0.5, "kinds": [...]}."""
+    response = httpx.put(f"{service.endpoint}/_local/faults", json=config)
+    assert response.status_code == 200, response.text
+
+
+def service_stats(service: RunningService) -> dict[str, Any]:
+    """The service's request and fault counts (`GET /_local/stats`)."""
+    counted: dict[str, Any] = httpx.get(f"{service.endpoint}/_local/stats").json()
+    return counted
