@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from providers import job_link, live_tasks
-from providers.client import BatchClient, shared_client
+from providers import live_tasks
+from providers.client import BatchClient
 from providers.client.errors import NotFound
-from providers.client.settings import resolve_settings
 from providers.collection import encode_ids, encode_tasks, plan_set
-from providers.job_link import JobPlans, LiveJobRules
-from tests.support.service import RunningService
 
 COUNT = 2500  # three pages of LISTING_PAGE=1000
-
-
-@pytest.fixture()
-def client(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchClient]:
-    """The providers' connection to the local service, and a fresh per-command memory of jobs."""
-    for name, value in service.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(job_link, "JOB_PLANS", JobPlans())
-    monkeypatch.setattr(job_link, "LIVE_JOB_RULES", LiveJobRules())
-    yield shared_client(resolve_settings({}))
 
 
 def tasks(count: int) -> list[dict[str, object]]:

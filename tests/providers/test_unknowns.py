@@ -4,7 +4,6 @@ known wrong value is refused. Provider methods are called as the host calls them
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,14 @@ from pulumi.output import Unknown
 
 from providers import job_link
 from providers._base import ProviderFailure
-from providers.client import BatchClient, shared_client
-from providers.client.settings import resolve_settings
+from providers.client import BatchClient
 from providers.collection import BatchTaskCollectionProvider, encode_tasks
 from providers.job import BatchJobProvider
-from providers.job_link import JobPlans, LiveJobRules, refusal_text
+from providers.job_link import LiveJobRules, refusal_text
 from providers.policy import policy_failures
 from providers.schedule import BatchJobScheduleProvider
 from providers.task import BatchTaskProvider
 from providers.waiting import count_line
-from tests.support.service import RunningService
 
 
 def unknown() -> Any:
@@ -31,16 +28,6 @@ def unknown() -> Any:
 
 def reasons(result: Any) -> list[str]:
     return [f.reason for f in result.failures]
-
-
-@pytest.fixture()
-def client(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchClient]:
-    """The providers' connection to the local service, and a fresh per-command memory of jobs."""
-    for name, value in service.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(job_link, "JOB_PLANS", JobPlans())
-    monkeypatch.setattr(job_link, "LIVE_JOB_RULES", LiveJobRules())
-    yield shared_client(resolve_settings({}))
 
 
 def new_job(client: BatchClient, **fields: Any) -> str:
