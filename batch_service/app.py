@@ -16,6 +16,7 @@ from batch_service.api.app import build_app
 from batch_service.backend.account import Backend
 from batch_service.backend.store import Store
 from batch_service.faults import FaultInjector
+from batch_service.os_accounts import OsAccounts, platform_supports_accounts
 from batch_service.runner.process import InstantRunner, ProcessRunner, Runner
 from batch_service.scheduler.engine import Scheduler
 from batch_service.settings import Settings
@@ -38,7 +39,7 @@ def attach_task_engine(backend: Backend, settings: Settings) -> TaskEngine | Non
     the backend keeps its ImmediateLifecycle."""
     if settings.runner == "none":
         return None
-    runner: Runner = ProcessRunner() if settings.runner == "process" else InstantRunner()
+    runner: Runner = ProcessRunner(backend.os_accounts) if settings.runner == "process" else InstantRunner()
     scheduler = Scheduler(backend, runner, settings)
     backend.lifecycle = scheduler
     engine: TaskEngine = scheduler
@@ -58,6 +59,8 @@ async def serve(settings: Settings) -> None:
                       default_pool_id=settings.default_pool_id, default_pool_slots=settings.max_slots,
                       resize_delay=settings.resize_delay)
     backend.load()
+    backend.os_accounts = OsAccounts(settings.data_dir, settings.os_users == "auto" and platform_supports_accounts())
+    backend.os_accounts.remove_all()  # stale accounts of a previous run: their records are gone with the nodes
     runner = web.AppRunner(build_app(settings, backend, FaultInjector(settings.faults)), access_log=None,
                            handle_signals=False)
     await runner.setup()
@@ -82,5 +85,6 @@ async def serve(settings: Settings) -> None:
         await engine.stop()
     await runner.cleanup()
     backend.cancel_timers()
+    backend.os_accounts.remove_all()
     store.close()
     log.info("stopped; state flushed")

@@ -32,6 +32,7 @@ class Settings:
     max_slots: int = 8
     default_pool_id: str = "local"
     allow_bearer: bool = False
+    os_users: str = "auto"
     endpoint: str = ""
 
 
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--default-pool-id", default="local", help="a pool that always exists (default local)")
     serve.add_argument("--allow-bearer", action="store_true",
                        help="also accept 'Authorization: Bearer <anything>' (off by default)")
+    serve.add_argument("--os-users", choices=("auto", "off"), default=None,
+                       help="auto: node users become OS accounts and tasks run as them when the service runs "
+                            "as root on Linux with useradd; off: users are records only (env "
+                            "BATCH_SERVICE_OS_USERS, default auto)")
     return parser
 
 
@@ -79,5 +84,12 @@ def settings_from_args(argv: Sequence[str] | None = None, environ: dict[str, str
         "account_key": args.account_key or env.get("BATCH_SERVICE_ACCOUNT_KEY") or DEV_ACCOUNT_KEY,
         "delete_delay": args.delete_delay, "resize_delay": args.resize_delay, "faults": faults, "runner": args.runner,
         "max_slots": args.max_slots, "default_pool_id": args.default_pool_id, "allow_bearer": args.allow_bearer,
+        "os_users": _os_users(parser, args.os_users or env.get("BATCH_SERVICE_OS_USERS") or "auto"),
     }
     return Settings(**values)
+
+
+def _os_users(parser: argparse.ArgumentParser, value: str) -> str:
+    if value not in ("auto", "off"):
+        parser.error(f"BATCH_SERVICE_OS_USERS: must be auto or off, not {value!r}")
+    return value

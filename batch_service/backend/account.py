@@ -29,6 +29,7 @@ from batch_service.backend.job_ops import JobOperations
 from batch_service.backend.lifecycle import ImmediateLifecycle, Lifecycle
 from batch_service.backend.models import Model
 from batch_service.backend.node_extras import NodeExtras
+from batch_service.os_accounts import OsAccounts
 from batch_service.backend.node_ops import NodeOperations
 from batch_service.backend.pool_ops import PoolOperations
 from batch_service.backend.stats import ResourceUsage
@@ -65,6 +66,15 @@ class Backend:
     @lifecycle.setter
     def lifecycle(self, value: Lifecycle) -> None:
         self._core.lifecycle = value
+
+    @property
+    def os_accounts(self) -> OsAccounts:
+        """The node users' OS accounts (disabled unless the server enables them)."""
+        return self._core.os_accounts
+
+    @os_accounts.setter
+    def os_accounts(self, value: OsAccounts) -> None:
+        self._core.os_accounts = value
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,7 @@ from batch_service.backend.ids import Clock, ticks_from_iso
 from batch_service.backend.lifecycle import Lifecycle
 from batch_service.backend.models import Model, copy_json, share_common
 from batch_service.backend.store import Row, Store
+from batch_service.os_accounts import OsAccounts
 
 
 @dataclass(slots=True)
@@ -81,6 +82,7 @@ class AccountState:
         self.pools: dict[str, Entry] = {}
         self.jobs: dict[str, JobEntry] = {}
         self.timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.os_accounts = OsAccounts.disabled()  # the node users' OS accounts, where the platform allows
 
     # --- loading ------------------------------------------------------------------------------------------
 

@@ -355,6 +355,11 @@ def node_user_not_found() -> BatchServiceError:
     return BatchServiceError(404, "NodeUserNotFound", "The node user does not exist.")
 
 
+def node_user_account_failed(detail: str) -> BatchServiceError:
+    """500 InternalError: the node could not create the user's OS account (the tool's message attached)."""
+    return BatchServiceError(500, "InternalError", f"The node could not create the user account: {detail}")
+
+
 def application_not_found() -> BatchServiceError:
     """404 ApplicationNotFound."""
     return BatchServiceError(404, "ApplicationNotFound", "The specified application does not exist.")

@@ -119,6 +119,7 @@ class JobOperations:
         pool.extra["purgeAt"] = time.time() + self._core.delete_delay
         self._core.save_pool(pool)
         self._core.lifecycle.pool_deleted(pool.model["id"])
+        self._core.os_accounts.remove_pool(pool.model["id"])
         key = key_of(pool.model["id"])
         purge = functools.partial(self._purge_pool, key)
         self._core.call_later(("pool", key), self._core.delete_delay, purge)

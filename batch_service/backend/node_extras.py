@@ -73,8 +73,12 @@ class NodeExtras:
         name = str(body["name"])
         if key_of(name) in users:
             raise errors.node_user_exists()
-        users[key_of(name)] = {"name": name, "isAdmin": bool(body.get("isAdmin", False)),
-                               **self._account_fields(body)}
+        is_admin = bool(body.get("isAdmin", False))
+        try:
+            self._core.os_accounts.create(pool.model["id"], node_id, name, is_admin)
+        except OSError as error:
+            raise errors.node_user_account_failed(str(error)) from error
+        users[key_of(name)] = {"name": name, "isAdmin": is_admin, **self._account_fields(body)}
         self._core.save_pool(pool)
 
     def replace_user(self, pool_id: str, node_id: str, user_name: str, body: object) -> None:
@@ -93,6 +97,7 @@ class NodeExtras:
         pool, users = self._users(pool_id, node_id)
         if users.pop(key_of(user_name), None) is None:
             raise errors.node_user_not_found()
+        self._core.os_accounts.remove(pool.model["id"], node_id, user_name)
         self._core.save_pool(pool)
 
     def _account_fields(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -303,6 +303,7 @@ class NodeOperations:
                     record["lastBootTime"] = when
                 if verb == "reimage":
                     record.pop("users", None)
+                    self._core.os_accounts.remove_node(pool.model["id"], record["id"])
                 self._core.save_pool(pool)
                 self._core.lifecycle.nodes_changed(pool.model["id"])
 

@@ -24,6 +24,7 @@ from typing import IO, Any, Literal, Protocol
 import httpx
 
 from batch_service.backend.stats import ResourceUsage
+from batch_service.os_accounts import Credentials, OsAccounts
 from batch_service.runner.files import (
     FailureKind,
     LaunchError,
@@ -78,6 +79,7 @@ class TaskLaunch:
     container_settings: dict[str, Any] | None = None
     max_wall_clock_seconds: float | None = None
     user_identity: dict[str, Any] | None = None
+    pool_user_admin: bool | None = None  # userIdentity names a pool user account: whether it is an admin
     job_prep_dir: Path | None = None
     multi_instance: MultiInstanceContext | None = None
     common_resource_files: list[dict[str, Any]] = field(default_factory=list)
@@ -236,7 +238,9 @@ def open_outputs(launch: TaskLaunch) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
 class ProcessRunner:
     """Runs each task as a real local process in its node directory, without a shell."""
 
-    def __init__(self, download_timeout: float = 300.0, start_threads: int = 4) -> None:
+    def __init__(self, accounts: OsAccounts | None = None, download_timeout: float = 300.0,
+                 start_threads: int = 4) -> None:
+        self._accounts = accounts or OsAccounts.disabled()
         self._download_timeout = download_timeout
         self._container_runtime: bool | None = None
         self._container_lock = asyncio.Lock()
@@ -327,9 +331,13 @@ class ProcessRunner:
 
     async def _spawn_and_wait(self, launch: TaskLaunch, argv: list[str]) -> tuple[int, ResourceUsage | None]:
         try:
+            credentials = None
+            if self._accounts.enabled and (launch.user_identity or {}).get("username"):
+                credentials = await asyncio.get_running_loop().run_in_executor(
+                    self._starter, _task_account, self._accounts, launch)
             spawn = prepare_task_process(argv, launch.working_dir, task_environment(launch),
                                          launch.task_dir / "stdout.txt", launch.task_dir / "stderr.txt",
-                                         append=launch.append_output)
+                                         append=launch.append_output, credentials=credentials)
             starting = asyncio.get_running_loop().run_in_executor(self._starter, _start, launch, spawn)
             try:
                 # Shielded: a process that starts while this attempt is being cancelled must still be killed.
@@ -358,6 +366,25 @@ class ProcessRunner:
             raise
         usage = getattr(process, "rusage", None)  # a process killed by a signal reports 128 + signal, like a shell
         return (code if code >= 0 else 128 - code), ResourceUsage.from_rusage(usage) if usage else None
+
+
+def _task_account(accounts: OsAccounts, launch: TaskLaunch) -> Credentials | None:
+    """On a start thread: the account a task of a named user runs as (a pool user account is created on
+    first use), with the task directory made its own; None for a name the node has no account of."""
+    name, node = str((launch.user_identity or {})["username"]), launch.node
+    if launch.pool_user_admin is not None:
+        try:
+            accounts.create(node.pool_id, node.node_id, name, launch.pool_user_admin)
+        except OSError as error:
+            raise LaunchError("preprocessing", "UserAccountNotCreated",
+                              f"The account of user '{name}' could not be created on the node",
+                              UserName=name) from error
+    credentials = accounts.credentials(node.pool_id, node.node_id, name)
+    if credentials is not None:
+        prepare_task_dir(launch)
+        for directory in (launch.task_dir, launch.working_dir):
+            os.chown(directory, credentials.uid, credentials.gid)
+    return credentials
 
 
 def _start(launch: TaskLaunch, spawn: Callable[[], TaskProcess]) -> TaskProcess:

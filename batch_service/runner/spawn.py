@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from batch_service.os_accounts import Credentials
+
 _POSIX_SPAWN_SETSIGMASK = 0x08  # glibc's <spawn.h> values (Linux)
 _POSIX_SPAWN_SETSIGDEF = 0x04
 _POSIX_SPAWN_SETSID = 0x80
@@ -112,12 +114,13 @@ def start_task_process(argv: Sequence[str], cwd: Path, env: Mapping[str, str], s
 
 
 def prepare_task_process(argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path,
-                         append: bool = False) -> Callable[[], TaskProcess]:
+                         append: bool = False, credentials: Credentials | None = None) -> Callable[[], TaskProcess]:
     """start_task_process in two halves: this one does the Python work (may raise FileNotFoundError for a
     program not on the task's PATH) and returns the other, which only calls posix_spawn, without the GIL.
-    The returned call must be made exactly once (it frees what this one set up)."""
-    if _LIBC is None:
-        return functools.partial(_popen, argv, cwd, env, stdout, stderr, append)
+    The returned call must be made exactly once (it frees what this one set up). With `credentials` the task
+    runs as that uid/gid: posix_spawn cannot change them, so Popen (which can) starts it."""
+    if _LIBC is None or credentials is not None:
+        return functools.partial(_popen, argv, cwd, env, stdout, stderr, append, credentials)
     program = argv[0]
     if "/" not in program:
         found = shutil.which(program, path=env.get("PATH", os.defpath))
@@ -170,8 +173,14 @@ def _strings(values: Any) -> ctypes.Array[ctypes.c_char_p]:
 
 
 def _popen(argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path,
-           append: bool) -> TaskProcess:
+           append: bool, credentials: Credentials | None = None) -> TaskProcess:
     mode = "ab" if append else "wb"
     with open(stdout, mode) as out, open(stderr, mode) as err:
+        if credentials is None:
+            return subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, start_new_session=True)
+        for opened in (out, err):
+            os.fchown(opened.fileno(), credentials.uid, credentials.gid)
         return subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, start_new_session=True)
+                                stderr=err, start_new_session=True, user=credentials.uid,
+                                group=credentials.gid, extra_groups=list(credentials.groups))

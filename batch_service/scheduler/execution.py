@@ -139,8 +139,21 @@ class Executor:
             env=user_environment(job.get("commonEnvironmentSettings"), spec.get("environmentSettings")),
             resource_files=list(spec.get("resourceFiles") or []), output_files=list(spec.get("outputFiles") or []),
             container_settings=spec.get("containerSettings"), max_wall_clock_seconds=duration_seconds(limit),
-            user_identity=spec.get("userIdentity"), job_prep_dir=prep_dir)
+            user_identity=spec.get("userIdentity"), job_prep_dir=prep_dir,
+            pool_user_admin=self._pool_user_admin(pool_id, spec.get("userIdentity")))
         return replace(launch, **overrides) if overrides else launch
+
+    def _pool_user_admin(self, pool_id: str, identity: Model | None) -> bool | None:
+        """Whether the user a task names is one of the pool's userAccounts with elevationLevel admin; None
+        when it names none of them (or no user at all)."""
+        name = (identity or {}).get("username")
+        if not name or not self._backend.os_accounts.enabled:
+            return None
+        pool = guarded(lambda: self._backend.get_pool(pool_id))
+        for account in (pool or {}).get("userAccounts") or []:
+            if str(account.get("name", "")).lower() == str(name).lower():
+                return account.get("elevationLevel") == "admin"
+        return None
 
     # --- one attempt ----------------------------------------------------------------------------------
 
