@@ -60,7 +60,8 @@ async def serve(settings: Settings) -> None:
                       resize_delay=settings.resize_delay)
     backend.load()
     backend.os_accounts = OsAccounts(settings.data_dir, settings.os_users == "auto" and platform_supports_accounts())
-    backend.os_accounts.remove_all()  # stale accounts of a previous run: their records are gone with the nodes
+    backend.os_accounts.remove_all()  # whatever a previous run left behind, then the stored users' accounts
+    backend.node_extras.restore_accounts()
     runner = web.AppRunner(build_app(settings, backend, FaultInjector(settings.faults)), access_log=None,
                            handle_signals=False)
     await runner.setup()

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,18 @@ class OsAccounts:
         groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
         return Credentials(entry.pw_uid, entry.pw_gid, groups)
 
+    def for_task(self, pool_id: str, node_id: str, user_name: str, pool_user_admin: bool | None,
+                 directories: Sequence[Path]) -> Credentials | None:
+        """Who a task of `user_name` runs as, its directories made that account's own. A pool user account
+        (pool_user_admin not None) is created on the node at its first task; None for a user the node lacks."""
+        if pool_user_admin is not None:
+            self.create(pool_id, node_id, user_name, pool_user_admin)
+        credentials = self.credentials(pool_id, node_id, user_name)
+        if credentials is not None:
+            for directory in directories:
+                os.chown(directory, credentials.uid, credentials.gid)
+        return credentials
+
     # --- helpers --------------------------------------------------------------------------------------
 
     def _remove_prefixed(self, prefix: str) -> None:
@@ -131,7 +144,8 @@ class OsAccounts:
         with self._lock:
             for entry in pwd.getpwall():
                 if entry.pw_name.startswith(prefix):
-                    _run(["userdel", "--remove", entry.pw_name], quiet=True)
+                    # --force: a task of the user may still be ending (its process keeps the bare uid)
+                    _run(["userdel", "--force", "--remove", entry.pw_name], quiet=True)
 
     def _ensure_admin_group(self) -> None:
         if not _group_exists(self.admin_group):

@@ -29,12 +29,12 @@ from batch_service.backend.job_ops import JobOperations
 from batch_service.backend.lifecycle import ImmediateLifecycle, Lifecycle
 from batch_service.backend.models import Model
 from batch_service.backend.node_extras import NodeExtras
-from batch_service.os_accounts import OsAccounts
 from batch_service.backend.node_ops import NodeOperations
 from batch_service.backend.pool_ops import PoolOperations
 from batch_service.backend.stats import ResourceUsage
 from batch_service.backend.store import Store
 from batch_service.backend.task_ops import TaskAddResult, TaskOperations
+from batch_service.os_accounts import OsAccounts
 
 
 class Backend:

@@ -119,7 +119,6 @@ class JobOperations:
         pool.extra["purgeAt"] = time.time() + self._core.delete_delay
         self._core.save_pool(pool)
         self._core.lifecycle.pool_deleted(pool.model["id"])
-        self._core.os_accounts.remove_pool(pool.model["id"])
         key = key_of(pool.model["id"])
         purge = functools.partial(self._purge_pool, key)
         self._core.call_later(("pool", key), self._core.delete_delay, purge)
@@ -128,6 +127,7 @@ class JobOperations:
         pool = self._core.pools.pop(key, None)
         if pool is not None:
             self._core.store.delete_pool(key)
+            self._core.os_accounts.remove_pool(pool.model["id"])
             self._nodes.forget_nodes({key_of(record["id"]) for record in self._nodes.records(pool)})
 
     def get_pool(self, pool_id: str) -> Model:

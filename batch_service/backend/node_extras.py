@@ -8,6 +8,7 @@ reimage removes the node's accounts, as on a real node.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -27,6 +28,7 @@ DEFAULT_USER_LIFETIME = timedelta(days=1)  # "If omitted, the default is 1 day f
 REMOTE_LOGIN_PORT = 22  # the local node is this machine: remote login is its own ssh port
 LOG_SUFFIXES = (".txt", ".log")
 _PBKDF2_ROUNDS = 100_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,16 @@ class NodeExtras:
             raise errors.node_user_not_found()
         self._core.os_accounts.remove(pool.model["id"], node_id, user_name)
         self._core.save_pool(pool)
+
+    def restore_accounts(self) -> None:
+        """Give the users the store holds their OS accounts again (a start removes every leftover account)."""
+        for pool in list(self._core.pools.values()):
+            for record in self._nodes.records(pool):
+                for user in (record.get("users") or {}).values():
+                    try:
+                        self._core.os_accounts.create(pool.model["id"], record["id"], user["name"], user["isAdmin"])
+                    except OSError as error:
+                        log.warning("node user %s of %s: %s", user["name"], record["id"], error)
 
     def _account_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         expiry = body.get("expiryTime")

@@ -163,6 +163,8 @@ class NodeOperations:
         """Take nodes out of the pool now; then after_drop settles the allocation state."""
         gone = {key_of(record["id"]) for record in records}
         self.forget_nodes(gone)
+        for record in records:
+            self._core.os_accounts.remove_node(pool.model["id"], record["id"])
         when = iso(self._core.clock.tick())
         spans: list[dict[str, Any]] = pool.extra.setdefault("nodeSpans", [])
         spans.extend({"start": record["allocationTime"], "end": when} for record in records)

@@ -369,22 +369,15 @@ class ProcessRunner:
 
 
 def _task_account(accounts: OsAccounts, launch: TaskLaunch) -> Credentials | None:
-    """On a start thread: the account a task of a named user runs as (a pool user account is created on
-    first use), with the task directory made its own; None for a name the node has no account of."""
+    """On a start thread: the account a task of a named user runs as, owning its task directory."""
     name, node = str((launch.user_identity or {})["username"]), launch.node
-    if launch.pool_user_admin is not None:
-        try:
-            accounts.create(node.pool_id, node.node_id, name, launch.pool_user_admin)
-        except OSError as error:
-            raise LaunchError("preprocessing", "UserAccountNotCreated",
-                              f"The account of user '{name}' could not be created on the node",
-                              UserName=name) from error
-    credentials = accounts.credentials(node.pool_id, node.node_id, name)
-    if credentials is not None:
-        prepare_task_dir(launch)
-        for directory in (launch.task_dir, launch.working_dir):
-            os.chown(directory, credentials.uid, credentials.gid)
-    return credentials
+    prepare_task_dir(launch)
+    try:
+        return accounts.for_task(node.pool_id, node.node_id, name, launch.pool_user_admin,
+                                 (launch.task_dir, launch.working_dir))
+    except OSError as error:
+        raise LaunchError("preprocessing", "UserAccountNotCreated",
+                          f"The account of user '{name}' could not be created on the node", UserName=name) from error
 
 
 def _start(launch: TaskLaunch, spawn: Callable[[], TaskProcess]) -> TaskProcess:

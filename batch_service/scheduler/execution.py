@@ -152,7 +152,7 @@ class Executor:
         pool = guarded(lambda: self._backend.get_pool(pool_id))
         for account in (pool or {}).get("userAccounts") or []:
             if str(account.get("name", "")).lower() == str(name).lower():
-                return account.get("elevationLevel") == "admin"
+                return bool(account.get("elevationLevel") == "admin")
         return None
 
     # --- one attempt ----------------------------------------------------------------------------------

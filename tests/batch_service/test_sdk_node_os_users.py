@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,25 @@ def test_with_os_users_off_users_stay_records(tmp_path: Path, uid: str) -> None:
         assert _accounts() == before
         who, _, _, _ = _run_as(sdk, uid, uid, "alice")
     assert who == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_a_restart_removes_leftover_accounts_and_restores_the_stored_users(tmp_path: Path, uid: str) -> None:
+    data = tmp_path / "restart"
+    with start_service(data) as running, sdk_client(running) as sdk:
+        node = _one_node_pool(sdk, uid)
+        before = _accounts()
+        sdk.create_node_user(uid, node, models.BatchNodeUserCreateOptions(name="alice"))
+        (account,) = _accounts() - before
+        running.process.kill()  # no orderly stop: the account stays behind
+        running.process.wait()
+    assert account in _accounts()
+    # An account under the same service prefix that no stored user accounts for (a user deleted meanwhile).
+    leftover = account[:-1] + ("0" if account[-1] != "0" else "1")
+    subprocess.run(["useradd", leftover], check=True, capture_output=True)
+    try:
+        with start_service(data):
+            assert account in _accounts() and leftover not in _accounts()
+        assert account not in _accounts()
+    finally:
+        if leftover in _accounts():
+            subprocess.run(["userdel", leftover], check=False, capture_output=True)
