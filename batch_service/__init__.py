@@ -8,7 +8,8 @@ the code to it, with no import cycle):
     scheduler/   slots, priorities, dependencies, retries, wall clock, exit conditions, job completion
     runner/      ProcessRunner and InstantRunner: spawn, task directories, environment, files
 Top-level modules: __main__ (the command), app (composition root: wires the layers and serves), settings
-and faults (the command line and its fault plan), durations (the one ISO 8601 duration parser).
+and faults (the command line and its fault plan), durations (the one ISO 8601 duration parser), os_accounts
+(node users as OS accounts of this machine, where the platform allows; backend and runner both use it).
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ ALLOWED_LAYERS = {
     "scheduler": {"backend", "runner"},
     "runner": {"backend"},
 }
-TOP_LEVEL_LEAVES = {"batch_service", "batch_service.durations", "batch_service.faults", "batch_service.settings"}
+TOP_LEVEL_LEAVES = {"batch_service", "batch_service.durations", "batch_service.faults", "batch_service.settings",
+                    "batch_service.os_accounts"}
 
 
 def module_name(path: Path) -> str:
