@@ -160,7 +160,7 @@ class PoolOperations:
         would be; the sizing properties are left out, they are not what PATCH changes."""
         candidate = {name: value for name, value in pool.model.items() if name in _CREATE_FIELDS
                      and name not in _SIZING}
-        bodies.validate_pool_create({**candidate, "targetDedicatedNodes": 0, **changes})
+        bodies.validate_pool_create({**candidate, **changes})
 
     def _pool_to_change(self, pool_id: str, conditions: Conditions) -> Entry:
         pool = self._core.pool_entry(pool_id)
