@@ -156,8 +156,7 @@ def with_owner(body: dict[str, Any], owner: str | None) -> dict[str, Any]:
     """The body to send: the program's metadata plus the marker naming `owner` (none when unknown)."""
     if not owner:
         return body
-    kept = [item for item in body.get("metadata") or []
-            if not (isinstance(item, Mapping) and item.get("name") == OWNER_METADATA)]
+    kept = without_owner(body).get("metadata") or []
     return {**body, "metadata": [*kept, {"name": OWNER_METADATA, "value": owner}]}
 
 
